@@ -81,6 +81,10 @@ int lines_next(lines *l, const char **line, size_t *len, unsigned long *lineno,
             *line = base;
             *len = n;
             *lineno = l->lineno;
+            if (n > l->max_line) {
+                *len = 0;
+                *too_long = 1;
+            }
             return 1;
         }
         scanned = avail;
@@ -125,6 +129,10 @@ int lines_next(lines *l, const char **line, size_t *len, unsigned long *lineno,
             *line = base;
             *len = n;
             *lineno = l->lineno;
+            if (n > l->max_line) {
+                *len = 0;
+                *too_long = 1;
+            }
             return 1;
         }
         scanned = l->end - l->start - (size_t)r;

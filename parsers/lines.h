@@ -23,7 +23,7 @@ typedef struct lines lines;
 
 /* Opens path for reading; where = the name used in errors. */
 lines *lines_open(const char *path, size_t max_line, err *e);
-/* 1: a line (*line/*len, *lineno 1-based, *too_long 0/1 - then *len = 0);
+/* 1: a line in *line and *len (*lineno 1-based, *too_long 0/1 - then *len = 0);
  * 0: end of file; -1: read error (e names the file and line). */
 int lines_next(lines *l, const char **line, size_t *len, unsigned long *lineno,
                int *too_long, err *e);

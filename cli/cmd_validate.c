@@ -1,0 +1,303 @@
+/* thingpress validate FILE: parse + validate, no network (DESIGN.md §4, §5).
+ * Output streams as items are validated, so a 1,000,000-line file prints in
+ * constant memory; the text report lists problems as they come, then the
+ * summary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "cli/cmd.h"
+#include "cli/jobopts.h"
+#include "parsers/scan.h"
+
+typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV } out_mode;
+
+enum { TEXT_MAX_PROBLEMS = 200 };
+
+typedef struct {
+    out_mode mode;
+    FILE *out;
+    int color;
+    size_t shown;  /* problems printed (text) */
+    size_t hidden; /* problems not printed (text) */
+    int first;     /* json: no item printed yet */
+    buf line;
+} emitter;
+
+static const char help[] =
+    "usage: thingpress validate FILE [options]\n"
+    "\n"
+    "Parse and validate a vendor certificate file (Phase 1) or a device-infos file\n"
+    "(Phase 2) without touching the network.\n"
+    "\n"
+    "  --output text|json|tsv  text: summary and problem items (default)\n"
+    "                          tsv: index, thing_name, fingerprint, verdict, message\n"
+    "                          json: the same items and a summary, one document\n"
+    "  --threads N             decoder threads (default: all cores)\n"
+    "\n"
+    "Exit status: 0 all items valid (warnings allowed), 1 some items invalid,\n"
+    "2 the file or the invocation was rejected.\n"
+    "\n";
+
+/* TSV cells must not hold tabs or line breaks. */
+static void put_cell(buf *b, const char *s)
+{
+    for (; s && *s; s++)
+        buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static const char *shown_fingerprint(const item *it, char *tmp, size_t n)
+{
+    if (it->is_device && it->given_fingerprint) {
+        size_t i = 0;
+        for (; it->given_fingerprint[i] && i + 1 < n; i++) {
+            char c = it->given_fingerprint[i];
+            tmp[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+        }
+        tmp[i] = '\0';
+        return tmp;
+    }
+    return it->fingerprint;
+}
+
+static const char *color_of(const emitter *em, item_verdict v)
+{
+    if (!em->color)
+        return "";
+    return v == ITEM_ERROR ? "\033[1;31m" : v == ITEM_WARN ? "\033[33m" : "\033[32m";
+}
+
+static int emit(void *ctx, item *it)
+{
+    emitter *em = ctx;
+    char fpbuf[256];
+    const char *fp = shown_fingerprint(it, fpbuf, sizeof fpbuf);
+    buf *b = &em->line;
+    buf_reset(b);
+    switch (em->mode) {
+    case OUT_TSV:
+        buf_printf(b, "%zu\t", it->index);
+        put_cell(b, it->thing_name);
+        buf_putc(b, '\t');
+        put_cell(b, fp);
+        buf_printf(b, "\t%s\t", item_verdict_name(it->verdict));
+        put_cell(b, it->message);
+        buf_putc(b, '\n');
+        break;
+    case OUT_JSON:
+        buf_puts(b, em->first ? "\n    " : ",\n    ");
+        em->first = 0;
+        buf_printf(b, "{\"index\": %zu, \"line\": %lu, \"where\": ", it->index, it->line);
+        if (it->where)
+            buf_json_str(b, it->where);
+        else
+            buf_puts(b, "null");
+        buf_puts(b, ", \"thing_name\": ");
+        if (it->thing_name)
+            buf_json_str(b, it->thing_name);
+        else
+            buf_puts(b, "null");
+        buf_puts(b, ", \"fingerprint\": ");
+        buf_json_str(b, fp);
+        buf_printf(b, ", \"verdict\": \"%s\", \"message\": ", item_verdict_name(it->verdict));
+        buf_json_str(b, it->message);
+        buf_putc(b, '}');
+        break;
+    case OUT_TEXT:
+        if (it->verdict == ITEM_OK)
+            return 0;
+        if (em->shown >= TEXT_MAX_PROBLEMS) {
+            em->hidden++;
+            return 0;
+        }
+        em->shown++;
+        buf_printf(b, "  %s%-5s%s item %zu", color_of(em, it->verdict),
+                   item_verdict_name(it->verdict), em->color ? "\033[0m" : "", it->index);
+        if (it->line)
+            buf_printf(b, " (line %lu)", it->line);
+        else if (it->where)
+            buf_printf(b, " (%s)", it->where);
+        if (it->thing_name) {
+            buf_putc(b, ' ');
+            put_cell(b, it->thing_name);
+        }
+        buf_puts(b, ": ");
+        put_cell(b, it->message);
+        buf_putc(b, '\n');
+        break;
+    }
+    fwrite(b->data, 1, b->len, em->out);
+    return 0;
+}
+
+static const char *phase_text(vendor v)
+{
+    return vendor_is_phase2(v) ? "device-infos file (Phase 2)" : "vendor file (Phase 1)";
+}
+
+int cmd_validate(int argc, char **argv)
+{
+    jobopts jo;
+    jobopts_init(&jo);
+    err e;
+    err_clear(&e);
+    out_mode mode = OUT_TEXT;
+    const char *path = NULL;
+    int threads = 0, rc = EXIT_REJECTED;
+    char msg[700];
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int t = jobopts_take(&jo, argc, argv, &i, &e);
+        if (t < 0) {
+            cli_error("%s", err_format(&e, msg, sizeof msg));
+            goto out;
+        }
+        if (t > 0)
+            continue;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            fputs(jobopts_help, stdout);
+            rc = EXIT_GOOD;
+            goto out;
+        }
+        const char *v = NULL;
+        if (!strncmp(a, "--output=", 9))
+            v = a + 9;
+        else if (!strcmp(a, "--output") || !strcmp(a, "-o"))
+            v = i + 1 < argc ? argv[++i] : "";
+        if (v) {
+            if (!strcmp(v, "text"))
+                mode = OUT_TEXT;
+            else if (!strcmp(v, "json"))
+                mode = OUT_JSON;
+            else if (!strcmp(v, "tsv"))
+                mode = OUT_TSV;
+            else {
+                cli_error("--output: expected text, json or tsv, got '%s'", v);
+                goto out;
+            }
+            continue;
+        }
+        if (!strncmp(a, "--threads", 9)) {
+            const char *n = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : "";
+            char *end;
+            long k = strtol(n, &end, 10);
+            if (!*n || *end || k < 1 || k > 16) {
+                cli_error("--threads: expected a number from 1 to 16, got '%s'", n);
+                goto out;
+            }
+            threads = (int)k;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            cli_error("validate: unknown option '%s' (try 'thingpress validate --help')", a);
+            goto out;
+        }
+        if (path) {
+            cli_error("validate: one FILE only ('%s' and '%s')", path, a);
+            goto out;
+        }
+        path = a;
+    }
+    if (!path) {
+        cli_error("validate: missing FILE (try 'thingpress validate --help')");
+        goto out;
+    }
+    if (jobopts_check(&jo, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        goto out;
+    }
+
+    scan_opts so = {0};
+    so.src.vendor = jo.vendor;
+    so.src.infineon_bundle = jo.infineon_bundle;
+    so.src.microchip_signers = jo.microchip_signers;
+    so.val.has_thing_type = jo.thing_type != NULL;
+    so.threads = threads;
+
+    emitter em = {.mode = mode, .out = stdout, .first = 1};
+    const char *nc = getenv("NO_COLOR");
+    em.color = mode == OUT_TEXT && isatty(fileno(stdout)) && !(nc && *nc);
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+
+    if (mode == OUT_JSON) {
+        buf h = BUF_INIT;
+        buf_puts(&h, "{\n  \"file\": ");
+        buf_json_str(&h, path);
+        buf_puts(&h, ",\n  \"items\": [");
+        fwrite(h.data, 1, h.len, stdout);
+        buf_free(&h);
+    }
+    scan_summary sum;
+    int src = scan_file(&sum, path, &so, emit, &em, &e);
+    buf_free(&em.line);
+
+    if (mode == OUT_JSON) {
+        buf t = BUF_INIT;
+        buf_puts(&t, em.first ? "],\n" : "\n  ],\n");
+        buf_printf(&t, "  \"vendor\": \"%s\",\n  \"phase\": %d,\n", vendor_name(sum.vendor),
+                   vendor_is_phase2(sum.vendor) ? 2 : 1);
+        buf_puts(&t, "  \"batch_id\": ");
+        if (sum.batch_id[0])
+            buf_json_str(&t, sum.batch_id);
+        else
+            buf_puts(&t, "null");
+        buf_puts(&t, ",\n  \"notes\": [");
+        int first = 1;
+        for (char *p = sum.notes; p && *p;) {
+            char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            char one[512];
+            snprintf(one, sizeof one, "%.*s", (int)n, p);
+            buf_puts(&t, first ? "" : ", ");
+            buf_json_str(&t, one);
+            first = 0;
+            p += n + (nl ? 1 : 0);
+        }
+        buf_puts(&t, "],\n  \"rejected\": ");
+        if (src)
+            buf_json_str(&t, err_format(&e, msg, sizeof msg));
+        else
+            buf_puts(&t, "null");
+        buf_printf(&t,
+                   ",\n  \"summary\": {\"total\": %zu, \"ok\": %zu, \"warn\": %zu, "
+                   "\"error\": %zu}\n}\n",
+                   sum.total, sum.ok, sum.warn, sum.error);
+        fwrite(t.data, 1, t.len, stdout);
+        buf_free(&t);
+    } else if (mode == OUT_TEXT && !src) {
+        if (em.hidden)
+            printf("  ... and %zu more problem items (use --output tsv for all)\n", em.hidden);
+        for (char *p = sum.notes; p && *p;) {
+            char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            printf("  note: %.*s\n", (int)n, p);
+            p += n + (nl ? 1 : 0);
+        }
+        printf("%s: %s", path, phase_text(sum.vendor));
+        if (sum.vendor != VENDOR_DEVICE_INFOS)
+            printf(", %s", vendor_name(sum.vendor));
+        if (sum.batch_id[0])
+            printf(", batch %s", sum.batch_id);
+        printf("\n%s%zu items: %zu ok, %zu warn, %zu error%s\n",
+               em.color ? (sum.error ? "\033[1;31m" : "\033[1;32m") : "", sum.total, sum.ok,
+               sum.warn, sum.error, em.color ? "\033[0m" : "");
+        if (sum.error)
+            printf("The file has invalid items: fix them before provisioning.\n");
+    }
+    fflush(stdout);
+    if (src) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        rc = EXIT_REJECTED;
+    } else {
+        rc = sum.error ? EXIT_ITEMS : EXIT_GOOD;
+    }
+    scan_summary_free(&sum);
+out:
+    jobopts_free(&jo);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* thingpress - provision device certificates and things into AWS IoT Core.
+ * main(): dispatch to the subcommands of DESIGN.md §4. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+
+static const char usage[] =
+    "usage: thingpress COMMAND [options]\n"
+    "\n"
+    "Commands:\n"
+    "  validate FILE [opts]   parse and validate a vendor or device-infos file (no network)\n"
+    "\n"
+    "Run 'thingpress COMMAND --help' for a command's options.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("thingpress: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_REJECTED;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return EXIT_GOOD;
+    }
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (try 'thingpress --help')", cmd);
+    return EXIT_REJECTED;
+}
