@@ -64,7 +64,23 @@ int b64_decode(unsigned char *out, size_t *out_len, const char *in, size_t len, 
     uint32_t acc = 0;
     int n = 0;
     size_t o = 0, i = 0;
-    for (; i < len; i++) {
+    /* Fast path: whole groups of four alphabet characters at once; one
+     * character at a time only around whitespace, padding and errors. */
+    for (;;) {
+        while (n == 0 && i + 4 <= len) {
+            uint8_t a = t[(unsigned char)in[i]], b = t[(unsigned char)in[i + 1]],
+                    c = t[(unsigned char)in[i + 2]], d = t[(unsigned char)in[i + 3]];
+            if ((a | b | c | d) & 0xc0)
+                break;
+            uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
+            out[o] = (unsigned char)(v >> 16);
+            out[o + 1] = (unsigned char)(v >> 8);
+            out[o + 2] = (unsigned char)v;
+            o += 3;
+            i += 4;
+        }
+        if (i >= len)
+            break;
         uint8_t v = t[(unsigned char)in[i]];
         if (v < 64) {
             acc = acc << 6 | v;
@@ -75,13 +91,12 @@ int b64_decode(unsigned char *out, size_t *out_len, const char *in, size_t len, 
                 acc = 0;
                 n = 0;
             }
-        } else if (v == 65 && skip) {
-            continue;
         } else if (v == 64) {
             break;
-        } else {
+        } else if (!(v == 65 && skip)) {
             return fail(bad_pos, i);
         }
+        i++;
     }
     if (i < len) { /* at the first '=': it must complete a group of 2 or 3 */
         if (n < 2)
@@ -109,9 +124,10 @@ int b64_decode(unsigned char *out, size_t *out_len, const char *in, size_t len, 
 
 size_t b64_encode(char *out, const unsigned char *in, size_t n, int flags)
 {
-    const char *a = (flags & B64_URL)
-                        ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                        : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *a =
+        (flags & B64_URL)
+            ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t o = 0, i = 0;
     for (; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];

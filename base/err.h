@@ -20,11 +20,11 @@ extern "C" {
 /* X-macro table: code, short name. */
 #define ERR_CODES(X)                                                                     \
     X(ERR_NONE, "ok")                                                                    \
-    X(ERR_IO, "io")                 /* cannot open/read/write */                         \
-    X(ERR_FORMAT, "format")         /* the bytes are not what the format says */         \
-    X(ERR_LIMIT, "limit")           /* a size or count limit was exceeded */             \
-    X(ERR_USAGE, "usage")           /* bad option or invocation */                       \
-    X(ERR_CRYPTO, "crypto")         /* a signature or key did not verify */              \
+    X(ERR_IO, "io")         /* cannot open/read/write */                                 \
+    X(ERR_FORMAT, "format") /* the bytes are not what the format says */                 \
+    X(ERR_LIMIT, "limit")   /* a size or count limit was exceeded */                     \
+    X(ERR_USAGE, "usage")   /* bad option or invocation */                               \
+    X(ERR_CRYPTO, "crypto") /* a signature or key did not verify */                      \
     X(ERR_INTERNAL, "internal")
 
 typedef enum {

@@ -44,8 +44,13 @@ static const char help[] =
 /* TSV cells must not hold tabs or line breaks. */
 static void put_cell(buf *b, const char *s)
 {
-    for (; s && *s; s++)
-        buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+    if (!s)
+        return;
+    size_t start = b->len, n = strlen(s);
+    buf_append(b, s, n);
+    for (char *p = b->data + start; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
 }
 
 static const char *shown_fingerprint(const item *it, char *tmp, size_t n)
@@ -101,7 +106,8 @@ static int emit(void *ctx, item *it)
             buf_puts(b, "null");
         buf_puts(b, ", \"fingerprint\": ");
         buf_json_str(b, fp);
-        buf_printf(b, ", \"verdict\": \"%s\", \"message\": ", item_verdict_name(it->verdict));
+        buf_printf(
+            b, ", \"verdict\": \"%s\", \"message\": ", item_verdict_name(it->verdict));
         buf_json_str(b, it->message);
         buf_putc(b, '}');
         break;
@@ -193,7 +199,8 @@ int cmd_validate(int argc, char **argv)
             continue;
         }
         if (a[0] == '-' && a[1]) {
-            cli_error("validate: unknown option '%s' (try 'thingpress validate --help')", a);
+            cli_error("validate: unknown option '%s' (try 'thingpress validate --help')",
+                      a);
             goto out;
         }
         if (path) {
@@ -239,8 +246,8 @@ int cmd_validate(int argc, char **argv)
     if (mode == OUT_JSON) {
         buf t = BUF_INIT;
         buf_puts(&t, em.first ? "],\n" : "\n  ],\n");
-        buf_printf(&t, "  \"vendor\": \"%s\",\n  \"phase\": %d,\n", vendor_name(sum.vendor),
-                   vendor_is_phase2(sum.vendor) ? 2 : 1);
+        buf_printf(&t, "  \"vendor\": \"%s\",\n  \"phase\": %d,\n",
+                   vendor_name(sum.vendor), vendor_is_phase2(sum.vendor) ? 2 : 1);
         buf_puts(&t, "  \"batch_id\": ");
         if (sum.batch_id[0])
             buf_json_str(&t, sum.batch_id);
@@ -271,7 +278,8 @@ int cmd_validate(int argc, char **argv)
         buf_free(&t);
     } else if (mode == OUT_TEXT && !src) {
         if (em.hidden)
-            printf("  ... and %zu more problem items (use --output tsv for all)\n", em.hidden);
+            printf("  ... and %zu more problem items (use --output tsv for all)\n",
+                   em.hidden);
         for (char *p = sum.notes; p && *p;) {
             char *nl = strchr(p, '\n');
             size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -284,8 +292,8 @@ int cmd_validate(int argc, char **argv)
         if (sum.batch_id[0])
             printf(", batch %s", sum.batch_id);
         printf("\n%s%zu items: %zu ok, %zu warn, %zu error%s\n",
-               em.color ? (sum.error ? "\033[1;31m" : "\033[1;32m") : "", sum.total, sum.ok,
-               sum.warn, sum.error, em.color ? "\033[0m" : "");
+               em.color ? (sum.error ? "\033[1;31m" : "\033[1;32m") : "", sum.total,
+               sum.ok, sum.warn, sum.error, em.color ? "\033[0m" : "");
         if (sum.error)
             printf("The file has invalid items: fix them before provisioning.\n");
     }

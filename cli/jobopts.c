@@ -17,7 +17,8 @@ const char jobopts_help[] =
     "  --cert-active B       true|false: register certificates ACTIVE (default false)\n"
     "  --thing-deferred B    true|false: create things in Phase 2 (default true)\n"
     "  --infineon-bundle B   E0E0|E0E1|E0E2 (default E0E0)\n"
-    "  --microchip-signers D extra Microchip manifest signer certificates (*.crt, *.pem)\n"
+    "  --microchip-signers D extra Microchip manifest signer certificates (*.crt, "
+    "*.pem)\n"
     "  (--cert-active and --thing-deferred are checked by validate; they matter to\n"
     "  provisioning.)\n";
 
@@ -78,8 +79,8 @@ static int parse_bool(int *out, const char *opt, const char *v, err *e)
 }
 
 static const char *const names[] = {
-    "--vendor",       "--policies",          "--thing-groups", "--thing-type",
-    "--cert-active",  "--thing-deferred",    "--infineon-bundle", "--microchip-signers",
+    "--vendor",      "--policies",       "--thing-groups",    "--thing-type",
+    "--cert-active", "--thing-deferred", "--infineon-bundle", "--microchip-signers",
 };
 
 int jobopts_take(jobopts *o, int argc, char **argv, int *i, err *e)
@@ -105,10 +106,11 @@ int jobopts_take(jobopts *o, int argc, char **argv, int *i, err *e)
     }
     if (!strcmp(name, "--vendor")) {
         if (vendor_parse(&o->vendor, v)) {
-            err_set(e, ERR_USAGE, NULL, 0, -1,
-                    "--vendor: unknown vendor '%s' (auto, espressif, infineon, microchip, "
-                    "generated, pem, der, device-infos)",
-                    v);
+            err_set(
+                e, ERR_USAGE, NULL, 0, -1,
+                "--vendor: unknown vendor '%s' (auto, espressif, infineon, microchip, "
+                "generated, pem, der, device-infos)",
+                v);
             return -1;
         }
     } else if (!strcmp(name, "--policies")) {
@@ -148,7 +150,8 @@ int jobopts_check(const jobopts *o, err *e)
         return -1;
     }
     for (size_t i = 0; i < o->n_thing_groups; i++) {
-        if (val_check_thing_type_name(o->thing_groups[i], why, sizeof why) == ITEM_ERROR) {
+        if (val_check_thing_type_name(o->thing_groups[i], why, sizeof why) ==
+            ITEM_ERROR) {
             err_set(e, ERR_USAGE, NULL, 0, -1, "--thing-groups: '%s': %s",
                     o->thing_groups[i], why);
             return -1;

@@ -6,13 +6,13 @@
 
 #include "cli/cmd.h"
 
-static const char usage[] =
-    "usage: thingpress COMMAND [options]\n"
-    "\n"
-    "Commands:\n"
-    "  validate FILE [opts]   parse and validate a vendor or device-infos file (no network)\n"
-    "\n"
-    "Run 'thingpress COMMAND --help' for a command's options.\n";
+static const char usage[] = "usage: thingpress COMMAND [options]\n"
+                            "\n"
+                            "Commands:\n"
+                            "  validate FILE [opts]   parse and validate a vendor or "
+                            "device-infos file (no network)\n"
+                            "\n"
+                            "Run 'thingpress COMMAND --help' for a command's options.\n";
 
 void cli_error(const char *fmt, ...)
 {

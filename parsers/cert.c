@@ -137,7 +137,8 @@ static int walk_name(const tlv *name, const unsigned char **cn, size_t *cn_len)
             cur in = {atv.val, atv.val + atv.len};
             if (expect(&in, &oid, 0x06) || next_tlv(&in, &val) || in.p != in.end)
                 return -1;
-            if (!*cn && oid.len == sizeof OID_CN && !memcmp(oid.val, OID_CN, sizeof OID_CN)) {
+            if (!*cn && oid.len == sizeof OID_CN &&
+                !memcmp(oid.val, OID_CN, sizeof OID_CN)) {
                 switch (val.tag) {
                 case 0x0c: /* UTF8String */
                 case 0x13: /* PrintableString */
@@ -190,7 +191,8 @@ int cert_inspect(cert_info *out, const unsigned char *der, size_t len, int allow
         if (expect(&v, &ver, 0x02) || v.p != v.end || ver.len != 1 || ver.val[0] > 2)
             return why_set(why, why_len, "malformed certificate: bad version");
         if (next_tlv(&b, &t))
-            return why_set(why, why_len, "malformed certificate: truncated TBSCertificate");
+            return why_set(why, why_len,
+                           "malformed certificate: truncated TBSCertificate");
     }
     if (t.tag != 0x02 || t.len == 0)
         return why_set(why, why_len, "malformed certificate: bad serial number");
@@ -207,7 +209,8 @@ int cert_inspect(cert_info *out, const unsigned char *der, size_t len, int allow
         return why_set(why, why_len, "malformed certificate: bad subjectPublicKeyInfo");
     while (b.p < b.end) { /* [1] issuerUID, [2] subjectUID, [3] extensions */
         if (next_tlv(&b, &t) || (t.tag != 0x81 && t.tag != 0x82 && t.tag != 0xa3))
-            return why_set(why, why_len, "malformed certificate: unexpected field in TBS");
+            return why_set(why, why_len,
+                           "malformed certificate: unexpected field in TBS");
     }
 
     cur v = {validity.val, validity.val + validity.len};
@@ -232,8 +235,17 @@ int cert_inspect(cert_info *out, const unsigned char *der, size_t len, int allow
 
 void cert_fingerprint(char out[65], const unsigned char *der, size_t len)
 {
+    /* The low-level SHA-256 (deprecated in OpenSSL 3 but kept) runs the same
+     * SHA-NI code without a provider lookup: SHA256() and EVP_Digest take a
+     * global read lock and allocate per call, which showed up in profiles. */
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(der, len, md);
+    SHA256_CTX c;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    SHA256_Init(&c);
+    SHA256_Update(&c, der, len);
+    SHA256_Final(md, &c);
+#pragma GCC diagnostic pop
     hex_encode(out, md, sizeof md);
 }
 
@@ -263,8 +275,8 @@ int cert_pem_to_der(unsigned char **der, size_t *der_len, const char *pem, size_
     size_t bad = 0;
     if (b64_decode(out, der_len, b, n, B64_STD | B64_SKIP_SPACE, &bad)) {
         free(out);
-        return why_set(why, why_len, "PEM body is not valid base64 (at byte %zu of the body)",
-                       bad);
+        return why_set(why, why_len,
+                       "PEM body is not valid base64 (at byte %zu of the body)", bad);
     }
     *der = out;
     return 0;

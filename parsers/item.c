@@ -57,9 +57,12 @@ void item_flag(item *it, item_verdict v, const char *fmt, ...)
 const char *item_verdict_name(item_verdict v)
 {
     switch (v) {
-    case ITEM_OK: return "ok";
-    case ITEM_WARN: return "warn";
-    case ITEM_ERROR: return "error";
+    case ITEM_OK:
+        return "ok";
+    case ITEM_WARN:
+        return "warn";
+    case ITEM_ERROR:
+        return "error";
     }
     return "?";
 }
@@ -83,16 +86,21 @@ static int raw_to_der(item *it)
         it->raw = NULL;
         return 0;
     case RAW_PEM:
-        if (cert_pem_to_der(&it->der, &it->der_len, it->raw, it->raw_len, why, sizeof why)) {
+        if (cert_pem_to_der(&it->der, &it->der_len, it->raw, it->raw_len, why,
+                            sizeof why)) {
             item_flag(it, ITEM_ERROR, "%s", why);
             return -1;
         }
         return 0;
     case RAW_B64: {
-        unsigned char *bytes = xmalloc(b64_decoded_max(it->raw_len));
+        /* a typical line decodes to ~1 KB: use the stack, not the allocator */
+        unsigned char stack[8192];
+        size_t max = b64_decoded_max(it->raw_len);
+        unsigned char *bytes = max <= sizeof stack ? stack : xmalloc(max);
         size_t n = 0, bad = 0;
         if (b64_decode(bytes, &n, it->raw, it->raw_len, B64_STD | B64_SKIP_SPACE, &bad)) {
-            free(bytes);
+            if (bytes != stack)
+                free(bytes);
             item_flag(it, ITEM_ERROR, "not valid base64 (at column %zu)", bad + 1);
             return -1;
         }
@@ -100,7 +108,8 @@ static int raw_to_der(item *it)
             /* upstream's format: base64 of the PEM text */
             int rc = cert_pem_to_der(&it->der, &it->der_len, (const char *)bytes, n, why,
                                      sizeof why);
-            free(bytes);
+            if (bytes != stack)
+                free(bytes);
             if (rc) {
                 item_flag(it, ITEM_ERROR, "base64 of a PEM text, but %s", why);
                 return -1;
@@ -108,11 +117,12 @@ static int raw_to_der(item *it)
             return 0;
         }
         if (n > 0 && bytes[0] == 0x30) { /* base64 of DER */
-            it->der = bytes;
+            it->der = bytes != stack ? bytes : xmemdup(bytes, n);
             it->der_len = n;
             return 0;
         }
-        free(bytes);
+        if (bytes != stack)
+            free(bytes);
         item_flag(it, ITEM_ERROR, "decodes to neither a PEM certificate nor DER");
         return -1;
     }

@@ -42,8 +42,8 @@ typedef struct item {
     unsigned long line; /* 1-based line where the item starts; 0 if not a text line */
     char *where;        /* owned or NULL: archive member, manifest entry, ... */
 
-    char *thing_name;  /* owned or NULL: the name the vendor rule gives */
-    int name_from_cn;  /* vendor rule "thing name = subject CN": item_decode sets it */
+    char *thing_name; /* owned or NULL: the name the vendor rule gives */
+    int name_from_cn; /* vendor rule "thing name = subject CN": item_decode sets it */
 
     /* Certificate (vendor files). */
     raw_kind raw_kind;
@@ -53,11 +53,11 @@ typedef struct item {
     size_t der_len;
     unsigned char *chain; /* owned or NULL: issuer certificates' DER, concatenated */
     size_t chain_len;
-    size_t pem_chars;       /* size of the certificate as PEM text (AWS limit 65,536) */
-    char *subject_cn;       /* owned or NULL */
-    long long not_before;   /* unix seconds; 0 = unknown */
+    size_t pem_chars;     /* size of the certificate as PEM text (AWS limit 65,536) */
+    char *subject_cn;     /* owned or NULL */
+    long long not_before; /* unix seconds; 0 = unknown */
     long long not_after;
-    char fingerprint[65];   /* lowercase hex SHA-256 of der; "" = unknown */
+    char fingerprint[65]; /* lowercase hex SHA-256 of der; "" = unknown */
 
     /* Device (device-infos). */
     int is_device;

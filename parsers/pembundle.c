@@ -61,10 +61,11 @@ static int pem_next(void *state, item *out, err *e)
             if (in_cert) {
                 out->line = begin_line;
                 out->name_from_cn = 1;
-                item_flag(out, ITEM_ERROR,
-                          "PEM block starting at line %lu has no -----END CERTIFICATE----- "
-                          "line",
-                          begin_line);
+                item_flag(
+                    out, ITEM_ERROR,
+                    "PEM block starting at line %lu has no -----END CERTIFICATE----- "
+                    "line",
+                    begin_line);
                 buf_reset(&p->block);
                 p->certs++;
                 return 1;
@@ -93,10 +94,11 @@ static int pem_next(void *state, item *out, err *e)
             if (in_cert) { /* a BEGIN inside a block: report the first, start anew */
                 out->line = begin_line;
                 out->name_from_cn = 1;
-                item_flag(out, ITEM_ERROR,
-                          "PEM block starting at line %lu has no END line before the next "
-                          "BEGIN (line %lu)",
-                          begin_line, lineno);
+                item_flag(
+                    out, ITEM_ERROR,
+                    "PEM block starting at line %lu has no END line before the next "
+                    "BEGIN (line %lu)",
+                    begin_line, lineno);
                 buf_reset(&p->block);
                 p->certs++;
                 p->pending_begin = lineno;
@@ -122,8 +124,9 @@ static int pem_next(void *state, item *out, err *e)
                 other[tl] = '\0';
                 if (!other[0])
                     snprintf(other, sizeof other, "unnamed");
-                buf_printf(&p->notes, "line %lu: skipped a %s block (not a certificate)\n",
-                           lineno, other);
+                buf_printf(&p->notes,
+                           "line %lu: skipped a %s block (not a certificate)\n", lineno,
+                           other);
             }
             continue; /* text between blocks is ignored */
         }
@@ -251,7 +254,8 @@ int der_open(src_impl *out, const char *path, const src_opts *opts, err *e)
         goto out;
     }
     if (b.len == 0 || (unsigned char)b.data[0] != 0x30) {
-        err_set(e, ERR_FORMAT, path, 0, -1, "not a DER certificate (does not start with a SEQUENCE)");
+        err_set(e, ERR_FORMAT, path, 0, -1,
+                "not a DER certificate (does not start with a SEQUENCE)");
         goto out;
     }
     der *d = xcalloc(1, sizeof *d);

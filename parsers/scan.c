@@ -7,7 +7,7 @@
 
 #include "base/xalloc.h"
 
-enum { BATCH = 256, SLOTS = 8 };
+enum { BATCH = 512, SLOTS = 6 };
 
 typedef enum { SLOT_FREE, SLOT_FILLED, SLOT_DECODING, SLOT_DECODED } slot_state;
 
@@ -23,9 +23,9 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     slot slots[SLOTS];
-    size_t next_fill;   /* seq the reader fills next */
-    size_t next_emit;   /* seq the emitter wants next */
-    int stop;           /* emitter gave up: reader and decoders wind down */
+    size_t next_fill; /* seq the reader fills next */
+    size_t next_emit; /* seq the emitter wants next */
+    int stop;         /* emitter gave up: reader and decoders wind down */
     int reader_done;
     int reader_failed;
     err reader_err;
@@ -126,9 +126,15 @@ static void count(scan_summary *sum, const item *it)
 {
     sum->total++;
     switch (it->verdict) {
-    case ITEM_OK: sum->ok++; break;
-    case ITEM_WARN: sum->warn++; break;
-    case ITEM_ERROR: sum->error++; break;
+    case ITEM_OK:
+        sum->ok++;
+        break;
+    case ITEM_WARN:
+        sum->warn++;
+        break;
+    case ITEM_ERROR:
+        sum->error++;
+        break;
     }
 }
 

@@ -189,13 +189,27 @@ int src_open(src **out, const char *path, const src_opts *opts, err *e)
     src_impl impl = {0};
     int rc;
     switch (v) {
-    case VENDOR_ESPRESSIF: rc = espressif_open(&impl, path, &o, e); break;
-    case VENDOR_INFINEON: rc = infineon_open(&impl, path, &o, e); break;
-    case VENDOR_MICROCHIP: rc = microchip_open(&impl, path, &o, e); break;
-    case VENDOR_GENERATED: rc = generated_open(&impl, path, &o, e); break;
-    case VENDOR_PEM: rc = pembundle_open(&impl, path, &o, e); break;
-    case VENDOR_DER: rc = der_open(&impl, path, &o, e); break;
-    case VENDOR_DEVICE_INFOS: rc = devinfo_open(&impl, path, &o, e); break;
+    case VENDOR_ESPRESSIF:
+        rc = espressif_open(&impl, path, &o, e);
+        break;
+    case VENDOR_INFINEON:
+        rc = infineon_open(&impl, path, &o, e);
+        break;
+    case VENDOR_MICROCHIP:
+        rc = microchip_open(&impl, path, &o, e);
+        break;
+    case VENDOR_GENERATED:
+        rc = generated_open(&impl, path, &o, e);
+        break;
+    case VENDOR_PEM:
+        rc = pembundle_open(&impl, path, &o, e);
+        break;
+    case VENDOR_DER:
+        rc = der_open(&impl, path, &o, e);
+        break;
+    case VENDOR_DEVICE_INFOS:
+        rc = devinfo_open(&impl, path, &o, e);
+        break;
     default:
         err_set(e, ERR_USAGE, path, 0, -1, "no reader for vendor %d", (int)v);
         rc = -1;

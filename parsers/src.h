@@ -45,18 +45,18 @@ int vendor_is_phase2(vendor v);
 
 /* Limits that keep hostile input from exhausting the machine. */
 typedef struct src_limits {
-    size_t max_line;          /* longest text line (Generated, PEM) */
-    size_t max_entries;       /* archive members, per archive */
-    size_t max_member_bytes;  /* one decompressed archive member */
-    size_t max_total_bytes;   /* all decompressed bytes of an archive */
-    size_t max_json_bytes;    /* a JSON document loaded whole */
+    size_t max_line;         /* longest text line (Generated, PEM) */
+    size_t max_entries;      /* archive members, per archive */
+    size_t max_member_bytes; /* one decompressed archive member */
+    size_t max_total_bytes;  /* all decompressed bytes of an archive */
+    size_t max_json_bytes;   /* a JSON document loaded whole */
 } src_limits;
 
 typedef struct src_opts {
-    vendor vendor;                    /* VENDOR_AUTO: detect */
-    const char *infineon_bundle;      /* "E0E0" (default when NULL), "E0E1", "E0E2" */
-    const char *microchip_signers;    /* extra signer directory, or NULL */
-    src_limits limits;                /* zeros: defaults (src_default_limits) */
+    vendor vendor;                 /* VENDOR_AUTO: detect */
+    const char *infineon_bundle;   /* "E0E0" (default when NULL), "E0E1", "E0E2" */
+    const char *microchip_signers; /* extra signer directory, or NULL */
+    src_limits limits;             /* zeros: defaults (src_default_limits) */
 } src_opts;
 
 src_limits src_default_limits(void);

@@ -19,10 +19,10 @@
 extern "C" {
 #endif
 
-#define VAL_MAX_ATTRS 3              /* attributes per thing without a thing type */
-#define VAL_MAX_ATTRS_TYPED 50       /* with a thing type */
-#define VAL_MAX_PEM_CHARS 65536      /* RegisterCertificateWithoutCA certificatePem */
-#define VAL_MAX_POLICIES 10          /* policies attached to one certificate */
+#define VAL_MAX_ATTRS 3         /* attributes per thing without a thing type */
+#define VAL_MAX_ATTRS_TYPED 50  /* with a thing type */
+#define VAL_MAX_PEM_CHARS 65536 /* RegisterCertificateWithoutCA certificatePem */
+#define VAL_MAX_POLICIES 10     /* policies attached to one certificate */
 
 typedef struct val_opts {
     int has_thing_type; /* the job sets --thing-type: attribute limit 50, not 3 */
@@ -46,7 +46,8 @@ item_verdict val_check_attr_name(const char *name, char *why, size_t n);
 item_verdict val_check_attr_value(const char *value, char *why, size_t n);
 item_verdict val_check_thing_type_name(const char *name, char *why, size_t n);
 /* Checks a policy list as configured (count <= 10, each a valid policy name). */
-item_verdict val_check_policies(const char *const *names, size_t count, char *why, size_t n);
+item_verdict val_check_policies(const char *const *names, size_t count, char *why,
+                                size_t n);
 
 #ifdef __cplusplus
 }

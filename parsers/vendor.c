@@ -5,10 +5,14 @@
 #include "parsers/src.h"
 
 static const char *const names[] = {
-    [VENDOR_AUTO] = "auto",           [VENDOR_ESPRESSIF] = "espressif",
-    [VENDOR_INFINEON] = "infineon",   [VENDOR_MICROCHIP] = "microchip",
-    [VENDOR_GENERATED] = "generated", [VENDOR_PEM] = "pem",
-    [VENDOR_DER] = "der",             [VENDOR_DEVICE_INFOS] = "device-infos",
+    [VENDOR_AUTO] = "auto",
+    [VENDOR_ESPRESSIF] = "espressif",
+    [VENDOR_INFINEON] = "infineon",
+    [VENDOR_MICROCHIP] = "microchip",
+    [VENDOR_GENERATED] = "generated",
+    [VENDOR_PEM] = "pem",
+    [VENDOR_DER] = "der",
+    [VENDOR_DEVICE_INFOS] = "device-infos",
 };
 
 const char *vendor_name(vendor v)
@@ -45,4 +49,3 @@ src_limits src_default_limits(void)
     };
     return l;
 }
-

@@ -12,7 +12,8 @@
 #include "parsers/src_impl.h"
 #include "tests/testutil.h"
 
-namespace {
+namespace
+{
 
 struct Decoded {
     std::vector<std::string> names, fps, msgs;
@@ -25,7 +26,8 @@ struct Decoded {
 
 using Opener = int (*)(src_impl *, const char *, const src_opts *, err *);
 
-Decoded read_all(Opener open, const std::string &path, src_limits lim = src_default_limits())
+Decoded read_all(Opener open, const std::string &path,
+                 src_limits lim = src_default_limits())
 {
     Decoded d;
     err_clear(&d.e);
@@ -62,7 +64,8 @@ Decoded read_all(Opener open, const std::string &path, src_limits lim = src_defa
 std::string b64(const std::string &bytes)
 {
     std::string out(bytes.size() / 3 * 4 + 8, '\0');
-    size_t n = b64_encode(&out[0], (const unsigned char *)bytes.data(), bytes.size(), B64_STD);
+    size_t n =
+        b64_encode(&out[0], (const unsigned char *)bytes.data(), bytes.size(), B64_STD);
     out.resize(n);
     return out;
 }
@@ -97,7 +100,8 @@ std::string pem_to_der(const std::string &pem)
     unsigned char *der = nullptr;
     size_t n = 0;
     char why[256];
-    EXPECT_EQ(0, cert_pem_to_der(&der, &n, pem.data(), pem.size(), why, sizeof why)) << why;
+    EXPECT_EQ(0, cert_pem_to_der(&der, &n, pem.data(), pem.size(), why, sizeof why))
+        << why;
     std::string s((const char *)der, n);
     free(der);
     return s;
@@ -141,8 +145,8 @@ TEST(Generated, BadLinesAreItemErrorsAndReadingGoesOn)
     std::string der = pem_to_der(unb64(lines[1]));
     std::string truncated = b64(der.substr(0, der.size() - 10));
     std::string trailing = b64(der + std::string("\x00\x01", 2));
-    std::string file = lines[0] + "\n" + "not base64 at all!\n" + "\n" + truncated + "\n" +
-                       b64("hello world, not a cert") + "\n" + trailing + "\n" +
+    std::string file = lines[0] + "\n" + "not base64 at all!\n" + "\n" + truncated +
+                       "\n" + b64("hello world, not a cert") + "\n" + trailing + "\n" +
                        std::string(300000, 'A') + "\n" + lines[2];
     src_limits lim = src_default_limits();
     Decoded d = read_all(generated_open, tu::temp_file("bad.txt", file), lim);
@@ -181,9 +185,10 @@ TEST(Pem, BundleWithTextKeysAndBrokenBlocks)
     std::string broken = pem;
     broken[100] = '!';
     std::string unterminated = pem.substr(0, pem.find("-----END"));
-    std::string file = "Bundle from the line\r\nsubject=...\r\n" + pem +
-                       "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n" +
-                       broken + unterminated + pem;
+    std::string file =
+        "Bundle from the line\r\nsubject=...\r\n" + pem +
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----\n" +
+        broken + unterminated + pem;
     Decoded d = read_all(pembundle_open, tu::temp_file("bundle.pem", file));
     ASSERT_EQ(0, d.rc) << d.e.msg;
     ASSERT_EQ(4u, d.verdicts.size());
@@ -227,7 +232,8 @@ TEST(Der, SingleAndConcatenated)
     std::string der = pem_to_der(single_pem());
     Decoded one = read_all(der_open, tu::temp_file("one.der", der));
     ASSERT_EQ(1u, one.fps.size());
-    EXPECT_EQ("349dc88b242e91b0bdc9d0a3dcc50a7f23955b854d201ec7acc74a52686ae196", one.fps[0]);
+    EXPECT_EQ("349dc88b242e91b0bdc9d0a3dcc50a7f23955b854d201ec7acc74a52686ae196",
+              one.fps[0]);
     EXPECT_EQ("6d1d54ba-ed81-4c32-8e08-f9f8c885a6ed", one.names[0]);
 
     auto lines = generated_lines();
@@ -304,9 +310,12 @@ TEST(B64, StrictDecoding)
     EXPECT_EQ(0, b64_decode(out, &n, "aGVsbG8", 7, B64_URL, &bad));  // fine in base64url
     EXPECT_EQ(-1, b64_decode(out, &n, "aGVs*G8=", 8, B64_STD, &bad));
     EXPECT_EQ(4u, bad);
-    EXPECT_EQ(-1, b64_decode(out, &n, "aGVsbG8=aGVs", 12, B64_STD, &bad)); // data after pad
-    EXPECT_EQ(-1, b64_decode(out, &n, "aGVsbG9=", 8, B64_STD, &bad)); // non-canonical bits
-    EXPECT_EQ(0, b64_decode(out, &n, "aGVs\r\nbG8=\n", 11, B64_STD | B64_SKIP_SPACE, &bad));
+    EXPECT_EQ(-1,
+              b64_decode(out, &n, "aGVsbG8=aGVs", 12, B64_STD, &bad)); // data after pad
+    EXPECT_EQ(-1,
+              b64_decode(out, &n, "aGVsbG9=", 8, B64_STD, &bad)); // non-canonical bits
+    EXPECT_EQ(0,
+              b64_decode(out, &n, "aGVs\r\nbG8=\n", 11, B64_STD | B64_SKIP_SPACE, &bad));
     EXPECT_EQ(-1, b64_decode(out, &n, "aGVs\nbG8=", 9, B64_STD, &bad));
     EXPECT_EQ(-1, b64_decode(out, &n, "a===", 4, B64_STD, &bad));
 }

@@ -11,7 +11,8 @@
 
 #include <unistd.h>
 
-namespace tu {
+namespace tu
+{
 
 // Reads a whole file (binary).
 inline std::string slurp(const std::string &path)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Build optimised, then run a benchmark: bench/run.sh validate [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./install-deps.sh
+bazel build //cli:thingpress
+PY=/root/.pyenv/versions/3.11.7/bin/python3
+[ -x "$PY" ] || PY=python3
+what=${1:-validate}
+shift || true
+case "$what" in
+  validate) exec "$PY" bench/validate_bench.py --bin bazel-bin/cli/thingpress "$@" ;;
+  *) echo "bench/run.sh: unknown benchmark '$what' (validate)" >&2; exit 2 ;;
+esac
