@@ -68,6 +68,10 @@ typedef struct item {
 
     item_verdict verdict;
     char message[ITEM_MSG_MAX]; /* one line; empty when ok */
+
+    /* Set by val_item_rules: hashed keys for the duplicate rules. */
+    unsigned long long dup_keys[2];
+    int dup_keys_set;
 } item;
 
 void item_init(item *it);

@@ -1,124 +1,149 @@
 #include "parsers/scan.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/xalloc.h"
 
-enum { BATCH = 512, SLOTS = 6 };
+enum {
+    BATCH = 256,    /* items per slot */
+    PER_WORKER = 3, /* slots per worker: one read/decoded, one queued, one spare */
+    MAX_WORKERS = 16,
+    RING = 64, /* >= MAX_WORKERS * PER_WORKER: slots by batch number */
+};
 
-typedef enum { SLOT_FREE, SLOT_FILLED, SLOT_DECODING, SLOT_DECODED } slot_state;
+typedef enum {
+    SLOT_FREE,     /* empty, owner may fill it */
+    SLOT_BUSY,     /* being filled or decoded by its owner */
+    SLOT_DECODED,  /* waiting for the emitter */
+    SLOT_CONSUMED, /* emitted; its owner clears it before reuse */
+} slot_state;
 
 typedef struct {
     item items[BATCH];
     size_t n;
     size_t seq;
     slot_state state;
-    int last; /* the reader's final batch (possibly empty) */
+    int last; /* the final batch of the file (possibly empty) */
 } slot;
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    slot slots[SLOTS];
-    size_t next_fill; /* seq the reader fills next */
-    size_t next_emit; /* seq the emitter wants next */
-    int stop;         /* emitter gave up: reader and decoders wind down */
-    int reader_done;
-    int reader_failed;
-    err reader_err;
-    src *s;
-} ring;
+typedef struct scan scan;
 
-static slot *slot_of(ring *r, size_t seq)
+typedef struct {
+    scan *sc;
+    slot slots[PER_WORKER];
+    pthread_t tid;
+} worker;
+
+struct scan {
+    pthread_mutex_t mu; /* slot states, counters */
+    pthread_cond_t emit_cv;
+    pthread_cond_t work_cv;
+    pthread_mutex_t read_mu; /* src and next_seq */
+    src *s;
+    const val *rules;
+    size_t next_seq;
+    size_t next_emit;
+    slot *by_seq[RING];
+    int read_done;
+    int read_failed;
+    int stop;
+    err read_err;
+    int waiting_workers;
+};
+
+static void clear_slot(slot *sl)
 {
-    return &r->slots[seq % SLOTS];
+    for (size_t i = 0; i < sl->n; i++)
+        item_clear(&sl->items[i]);
+    sl->n = 0;
 }
 
-static void *reader_main(void *arg)
+/* Waits for one of w's slots to be reusable; NULL when the scan is over. */
+static slot *own_slot(worker *w)
 {
-    ring *r = arg;
+    scan *sc = w->sc;
+    pthread_mutex_lock(&sc->mu);
     for (;;) {
-        pthread_mutex_lock(&r->mu);
-        slot *sl = slot_of(r, r->next_fill);
-        while (!r->stop && sl->state != SLOT_FREE)
-            pthread_cond_wait(&r->cv, &r->mu);
-        if (r->stop) {
-            pthread_mutex_unlock(&r->mu);
+        if (sc->stop || sc->read_done) {
+            pthread_mutex_unlock(&sc->mu);
+            return NULL;
+        }
+        for (int k = 0; k < PER_WORKER; k++) {
+            slot *sl = &w->slots[k];
+            if (sl->state == SLOT_FREE || sl->state == SLOT_CONSUMED) {
+                int consumed = sl->state == SLOT_CONSUMED;
+                sl->state = SLOT_BUSY;
+                pthread_mutex_unlock(&sc->mu);
+                if (consumed)
+                    clear_slot(sl);
+                return sl;
+            }
+        }
+        sc->waiting_workers++;
+        pthread_cond_wait(&sc->work_cv, &sc->mu);
+        sc->waiting_workers--;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    scan *sc = w->sc;
+    for (;;) {
+        slot *sl = own_slot(w);
+        if (!sl)
+            break;
+
+        /* read the next batch, in file order */
+        pthread_mutex_lock(&sc->read_mu);
+        if (sc->read_done) {
+            pthread_mutex_unlock(&sc->read_mu);
+            pthread_mutex_lock(&sc->mu);
+            sl->state = SLOT_FREE;
+            pthread_mutex_unlock(&sc->mu);
             break;
         }
-        size_t seq = r->next_fill;
-        pthread_mutex_unlock(&r->mu);
-
-        /* the slot is ours until we publish it */
         size_t n = 0;
         int rc = 1;
         while (n < BATCH) {
             item_init(&sl->items[n]);
-            rc = src_next(r->s, &sl->items[n], &r->reader_err);
+            rc = src_next(sc->s, &sl->items[n], &sc->read_err);
             if (rc != 1) {
                 item_clear(&sl->items[n]);
                 break;
             }
             n++;
         }
-        pthread_mutex_lock(&r->mu);
         sl->n = n;
-        sl->seq = seq;
         sl->last = rc != 1;
-        sl->state = SLOT_FILLED;
-        r->next_fill++;
+        pthread_mutex_lock(&sc->mu);
+        sl->seq = sc->next_seq++;
+        sc->by_seq[sl->seq % RING] = sl;
+        if (rc != 1)
+            sc->read_done = 1;
         if (rc < 0)
-            r->reader_failed = 1;
-        if (rc != 1)
-            r->reader_done = 1;
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        if (rc != 1)
-            break;
-    }
-    return NULL;
-}
+            sc->read_failed = 1;
+        if (rc != 1 && sc->waiting_workers)
+            pthread_cond_broadcast(&sc->work_cv); /* nothing more to read */
+        pthread_mutex_unlock(&sc->mu);
+        pthread_mutex_unlock(&sc->read_mu);
 
-static void *decoder_main(void *arg)
-{
-    ring *r = arg;
-    pthread_mutex_lock(&r->mu);
-    for (;;) {
-        slot *pick = NULL;
-        /* the oldest filled batch, so the emitter is never starved */
-        for (size_t seq = r->next_emit; seq < r->next_fill; seq++) {
-            slot *sl = slot_of(r, seq);
-            if (sl->state == SLOT_FILLED && sl->seq == seq) {
-                pick = sl;
-                break;
-            }
+        /* the expensive part, in parallel with the other workers */
+        for (size_t i = 0; i < n; i++) {
+            item_decode(&sl->items[i]);
+            val_item_rules(sc->rules, &sl->items[i]);
         }
-        if (!pick) {
-            if (r->stop || (r->reader_done && r->next_fill == r->next_emit))
-                break;
-            if (r->reader_done) {
-                /* everything is decoded or being decoded: nothing left for us */
-                int pending = 0;
-                for (size_t seq = r->next_emit; seq < r->next_fill; seq++)
-                    pending |= slot_of(r, seq)->state == SLOT_FILLED;
-                if (!pending)
-                    break;
-            }
-            pthread_cond_wait(&r->cv, &r->mu);
-            continue;
-        }
-        pick->state = SLOT_DECODING;
-        pthread_mutex_unlock(&r->mu);
-        for (size_t i = 0; i < pick->n; i++)
-            item_decode(&pick->items[i]);
-        pthread_mutex_lock(&r->mu);
-        pick->state = SLOT_DECODED;
-        pthread_cond_broadcast(&r->cv);
+
+        pthread_mutex_lock(&sc->mu);
+        sl->state = SLOT_DECODED;
+        if (sl->seq == sc->next_emit)
+            pthread_cond_signal(&sc->emit_cv);
+        pthread_mutex_unlock(&sc->mu);
     }
-    pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
@@ -148,78 +173,90 @@ int scan_file(scan_summary *sum, const char *path, const scan_opts *opts, scan_c
         return -1;
     sum->vendor = src_vendor(s);
     if (src_batch_id(s))
-        strncpy(sum->batch_id, src_batch_id(s), sizeof sum->batch_id - 1);
+        snprintf(sum->batch_id, sizeof sum->batch_id, "%s", src_batch_id(s));
 
-    int threads = o.threads;
-    if (threads <= 0) {
+    int nw = o.threads;
+    if (nw <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (int)n : 1;
+        nw = n > 0 ? (int)n : 1;
     }
-    if (threads > 16)
-        threads = 16;
+    if (nw > MAX_WORKERS)
+        nw = MAX_WORKERS;
 
-    ring *r = xcalloc(1, sizeof *r);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    err_clear(&r->reader_err);
-    r->s = s;
     val *v = val_new(&o.val);
-
-    pthread_t reader, dec[16];
-    pthread_create(&reader, NULL, reader_main, r);
-    for (int i = 0; i < threads; i++)
-        pthread_create(&dec[i], NULL, decoder_main, r);
+    scan *sc = xcalloc(1, sizeof *sc);
+    pthread_mutex_init(&sc->mu, NULL);
+    pthread_mutex_init(&sc->read_mu, NULL);
+    pthread_cond_init(&sc->emit_cv, NULL);
+    pthread_cond_init(&sc->work_cv, NULL);
+    err_clear(&sc->read_err);
+    sc->s = s;
+    sc->rules = v;
+    worker *ws = xcalloc((size_t)nw, sizeof *ws);
+    for (int i = 0; i < nw; i++) {
+        ws[i].sc = sc;
+        pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]);
+    }
 
     int stopped = 0;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&sc->mu);
     for (;;) {
-        slot *sl = slot_of(r, r->next_emit);
-        while (!(sl->seq == r->next_emit && sl->state == SLOT_DECODED))
-            pthread_cond_wait(&r->cv, &r->mu);
-        pthread_mutex_unlock(&r->mu);
-        for (size_t i = 0; i < sl->n; i++) {
+        slot *sl;
+        for (;;) {
+            sl = sc->by_seq[sc->next_emit % RING];
+            if (sl && sl->seq == sc->next_emit && sl->state == SLOT_DECODED)
+                break;
+            pthread_cond_wait(&sc->emit_cv, &sc->mu);
+        }
+        pthread_mutex_unlock(&sc->mu);
+        for (size_t i = 0; i < sl->n && !stopped; i++) {
             item *it = &sl->items[i];
-            if (!stopped) {
-                val_item(v, it);
-                count(sum, it);
-                if (cb && cb(ctx, it) != 0)
-                    stopped = 1;
-            }
-            item_clear(it);
+            val_item_file(v, it);
+            count(sum, it);
+            if (cb && cb(ctx, it) != 0)
+                stopped = 1;
         }
         int last = sl->last;
-        pthread_mutex_lock(&r->mu);
-        sl->state = SLOT_FREE;
-        sl->n = 0;
-        r->next_emit++;
+        pthread_mutex_lock(&sc->mu);
+        sl->state = SLOT_CONSUMED;
+        sc->by_seq[sc->next_emit % RING] = NULL;
+        sc->next_emit++;
         if (stopped)
-            r->stop = 1;
-        pthread_cond_broadcast(&r->cv);
+            sc->stop = 1;
+        if (sc->waiting_workers)
+            pthread_cond_broadcast(&sc->work_cv);
+        /* the next batch may already be decoded: no need to sleep */
         if (last || stopped)
             break;
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&sc->mu);
 
-    pthread_join(reader, NULL);
-    for (int i = 0; i < threads; i++)
-        pthread_join(dec[i], NULL);
-    /* after a stop, batches the reader or decoders left behind */
-    for (size_t k = 0; k < SLOTS; k++)
-        for (size_t i = 0; i < r->slots[k].n; i++)
-            item_clear(&r->slots[k].items[i]);
+    for (int i = 0; i < nw; i++)
+        pthread_join(ws[i].tid, NULL);
+    for (int i = 0; i < nw; i++)
+        for (int k = 0; k < PER_WORKER; k++)
+            clear_slot(&ws[i].slots[k]);
 
     int rc = 0;
-    if (r->reader_failed && !stopped) {
+    if (sc->read_failed && !stopped) {
         if (e)
-            *e = r->reader_err;
+            *e = sc->read_err;
+        rc = -1;
+    } else if (sum->total == 0 && !stopped) {
+        err_set(e, ERR_FORMAT, path, 0, -1, "%s",
+                vendor_is_phase2(sum->vendor) ? "no devices in the file"
+                                              : "no certificates in the file");
         rc = -1;
     }
     const char *notes = src_notes(s);
     sum->notes = xstrdup(notes ? notes : "");
+    free(ws);
+    pthread_cond_destroy(&sc->work_cv);
+    pthread_cond_destroy(&sc->emit_cv);
+    pthread_mutex_destroy(&sc->read_mu);
+    pthread_mutex_destroy(&sc->mu);
+    free(sc);
     val_free(v);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
-    free(r);
     src_free(s);
     return rc;
 }

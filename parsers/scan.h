@@ -1,11 +1,15 @@
 /* scan - read, decode and validate a whole input file, in order, on all cores.
  *
- * Design: three stages joined by a small ring of batches, so memory is bounded
- * by the ring (a few MB), not by the file:
- *   reader thread  : src_next() into batch slots, in file order
- *   decoder threads: item_decode() on whole batches (the expensive part:
- *                    base64, SHA-256, the DER walk), any order
- *   calling thread : val_item() then the callback, strictly in file order
+ * Design: N workers and the calling thread. Each worker owns a few batch
+ * slots. A worker takes the reader lock, reads the next batch of items into
+ * one of its free slots (src_next, in file order, the batch numbered), drops
+ * the lock, then does the expensive part on its own: item_decode (base64,
+ * SHA-256, the DER walk) and val_item_rules. The calling thread takes the
+ * batches in number order, applies the rules that need the whole file
+ * (duplicates) and calls the callback; the slot then goes back to its owner,
+ * which clears it. So every item is allocated and freed by the same thread:
+ * glibc's malloc locks (contended when memory crosses threads) stay cold, and
+ * memory is bounded by the slots (a few MB), not by the file.
  * This is what `validate`, the console's preview and the engine's planner
  * share.
  *
@@ -43,7 +47,7 @@ typedef int (*scan_cb)(void *ctx, item *it);
 typedef struct scan_opts {
     src_opts src;
     val_opts val;
-    int threads; /* decoder threads; 0 = number of online CPUs */
+    int threads; /* worker threads; 0 = number of online CPUs */
 } scan_opts;
 
 /* Returns 0 (every item seen, or stopped by the callback), or -1 when the

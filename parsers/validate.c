@@ -410,15 +410,13 @@ static size_t index_of(const val *v, uint32_t ord)
     return v->index ? v->index[ord] : ord;
 }
 
-static void check_duplicates(val *v, item *it)
+/* The duplicate keys of an item: pure, so it runs with the per-item rules. */
+static void dup_keys(const val *v, item *it)
 {
-    if (v->n == UINT32_MAX - 1)
-        return; /* 4 billion items: beyond what the tables can name */
-    uint32_t ord = v->n;
-    rec r = {0, 0};
+    it->dup_keys[0] = it->dup_keys[1] = 0;
     if (it->thing_name && it->thing_name[0])
-        r.name_h = nonzero(siphash(v->k0, v->k1, (const unsigned char *)it->thing_name,
-                                   strlen(it->thing_name)));
+        it->dup_keys[0] = nonzero(siphash(
+            v->k0, v->k1, (const unsigned char *)it->thing_name, strlen(it->thing_name)));
     /* a device item built without the reader may have only the given one */
     const char *fp = it->fingerprint;
     if (!is_fingerprint(fp) && it->is_device && it->given_fingerprint)
@@ -430,8 +428,19 @@ static void check_duplicates(val *v, item *it)
             low[i] = c >= 'A' && c <= 'F' ? (unsigned char)(c - 'A' + 'a') : c;
         }
         /* a different key, so a name can never match a fingerprint's hash */
-        r.fp_h = nonzero(siphash(v->k1, v->k0, low, sizeof low));
+        it->dup_keys[1] = nonzero(siphash(v->k1, v->k0, low, sizeof low));
     }
+    it->dup_keys_set = 1;
+}
+
+static void check_duplicates(val *v, item *it)
+{
+    if (v->n == UINT32_MAX - 1)
+        return; /* 4 billion items: beyond what the tables can name */
+    uint32_t ord = v->n;
+    if (!it->dup_keys_set)
+        dup_keys(v, it);
+    rec r = {it->dup_keys[0], it->dup_keys[1]};
     /* the item index, kept only once it differs from the ordinal */
     if (!v->index && it->index != ord) {
         v->cap_index = (size_t)ord + 1024;
@@ -482,7 +491,7 @@ static void format_day(char out[16], long long t)
     strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
-static void check_attributes(val *v, item *it)
+static void check_attributes(const val *v, item *it)
 {
     char why[ITEM_MSG_MAX], shown[96];
     int typed = v->o.has_thing_type || (it->device_type && it->device_type[0]);
@@ -518,7 +527,7 @@ static void check_attributes(val *v, item *it)
         item_flag(it, ITEM_ERROR, "%zu more attributes with problems", bad - 1);
 }
 
-static void check_certificate(val *v, item *it)
+static void check_certificate(const val *v, item *it)
 {
     char day[16];
     if (it->pem_chars > VAL_MAX_PEM_CHARS)
@@ -536,7 +545,7 @@ static void check_certificate(val *v, item *it)
     }
 }
 
-void val_item(val *v, item *it)
+void val_item_rules(const val *v, item *it)
 {
     char why[ITEM_MSG_MAX];
     /* an item the reader already rejected explained why its fields are
@@ -571,7 +580,18 @@ void val_item(val *v, item *it)
         check_attributes(v, it);
     if (it->der_len > 0)
         check_certificate(v, it);
+    dup_keys(v, it);
+}
+
+void val_item_file(val *v, item *it)
+{
     check_duplicates(v, it);
+}
+
+void val_item(val *v, item *it)
+{
+    val_item_rules(v, it);
+    val_item_file(v, it);
 }
 
 /* ---- life cycle ---- */

@@ -34,8 +34,15 @@ typedef struct val val;
 val *val_new(const val_opts *opts);
 /* Applies every rule to it (after item_decode), raising its verdict. Items
  * must come in file order: duplicates are reported on the later item, naming
- * the index of the earlier one when known. */
+ * the index of the earlier one when known. val_item = val_item_rules then
+ * val_item_file. */
 void val_item(val *v, item *it);
+/* The rules that need only the item (names, fingerprint, attributes, size,
+ * dates), and the item's duplicate keys. Does not change v: any thread, items
+ * in any order. */
+void val_item_rules(const val *v, item *it);
+/* The rules that need the file so far (duplicates): one thread, file order. */
+void val_item_file(val *v, item *it);
 void val_free(val *v);
 
 /* Single rules. Each returns ITEM_OK, ITEM_WARN or ITEM_ERROR and, when not

@@ -1,0 +1,259 @@
+// `thingpress validate` end to end: the binary, its output formats and exit
+// codes, on every shared fixture (DESIGN.md §4).
+#include <gtest/gtest.h>
+
+#include <jansson.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/testutil.h"
+
+namespace
+{
+
+struct Result {
+    int rc = -1;
+    std::string out, err;
+};
+
+Result run(const std::string &args, const std::string &env = "")
+{
+    std::string errf = tu::temp_file("stderr.txt", "");
+    std::string cmd = env + " cli/thingpress " + args + " 2>" + errf;
+    Result r;
+    FILE *p = popen(cmd.c_str(), "r");
+    std::array<char, 65536> b;
+    size_t n;
+    while ((n = fread(b.data(), 1, b.size(), p)) > 0)
+        r.out.append(b.data(), n);
+    int st = pclose(p);
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.err = tu::slurp(errf);
+    return r;
+}
+
+std::vector<std::vector<std::string>> tsv_rows(const std::string &out)
+{
+    std::vector<std::vector<std::string>> rows;
+    size_t pos = 0;
+    while (pos < out.size()) {
+        size_t nl = out.find('\n', pos);
+        std::string line = out.substr(pos, nl - pos);
+        pos = nl == std::string::npos ? out.size() : nl + 1;
+        std::vector<std::string> cells;
+        size_t c = 0;
+        for (;;) {
+            size_t t = line.find('\t', c);
+            cells.push_back(line.substr(c, t - c));
+            if (t == std::string::npos)
+                break;
+            c = t + 1;
+        }
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+// Expected (thing name, fingerprint) by index from a shared expected TSV.
+void expect_tsv_matches(const std::string &args, const std::string &expected,
+                        int name_col, int fp_col, int index_col = -1)
+{
+    Result r = run("validate --output tsv " + args);
+    ASSERT_EQ(0, r.rc) << r.err;
+    auto got = tsv_rows(r.out);
+    auto want = tu::read_tsv(expected);
+    ASSERT_EQ(want.size(), got.size()) << args;
+    std::map<size_t, std::vector<std::string>> by_index;
+    for (size_t i = 0; i < want.size(); i++)
+        by_index[index_col < 0 ? i : std::stoul(want[i][index_col])] = want[i];
+    for (size_t i = 0; i < got.size(); i++) {
+        ASSERT_EQ(5u, got[i].size()) << "exactly 5 columns: " << i;
+        EXPECT_EQ(std::to_string(i), got[i][0]);
+        auto &w = by_index.at(i);
+        EXPECT_EQ(w[name_col], got[i][1]) << args << " item " << i;
+        EXPECT_EQ(w[fp_col], got[i][2]) << args << " item " << i;
+        EXPECT_TRUE(got[i][3] == "ok" || got[i][3] == "warn") << got[i][4];
+        if (got[i][3] == "ok") {
+            EXPECT_EQ("", got[i][4]);
+        }
+    }
+}
+
+} // namespace
+
+TEST(CliValidate, EveryVendorFixtureMatchesExpected)
+{
+    expect_tsv_matches("testdata/espressif/manifest-espressif.csv",
+                       "testdata/expected/espressif-expected.tsv", 1, 2);
+    expect_tsv_matches("testdata/generated/certificates_test.txt",
+                       "testdata/expected/generated-expected.tsv", 1, 2);
+    expect_tsv_matches("testdata/misc/single.pem",
+                       "testdata/expected/single-pem-expected.tsv", 1, 2);
+    expect_tsv_matches("testdata/infineon/manifest-infineon.7z",
+                       "testdata/expected/infineon-E0E0-expected.tsv", 2, 3);
+    for (const char *b : {"E0E0", "E0E1", "E0E2"})
+        expect_tsv_matches(
+            std::string("--infineon-bundle ") + b +
+                " testdata/infineon/manifest-infineon.7z",
+            std::string("testdata/expected/infineon-") + b + "-expected.tsv", 2, 3);
+    // the Microchip expected TSV is in upstream's send order; match on manifest index
+    expect_tsv_matches("testdata/microchip/ECC608C-TNGTLSU-B.json",
+                       "testdata/expected/microchip-ECC608C-TNGTLSU-B-expected.tsv", 2, 3,
+                       1);
+}
+
+TEST(CliValidate, MicrochipWithoutPublicKeySetSaysWhy)
+{
+    Result r = run("validate testdata/microchip/ECC608-TMNGTLSS-B.json");
+    EXPECT_EQ(1, r.rc);
+    EXPECT_NE(std::string::npos, r.out.find("no publicKeySet")) << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("10 error")) << r.out;
+    Result t = run("validate --output tsv testdata/microchip/ECC608-TMNGTLSS-B.json");
+    auto rows = tsv_rows(t.out);
+    ASSERT_EQ(10u, rows.size());
+    for (auto &row : rows) {
+        EXPECT_EQ("error", row[3]);
+        EXPECT_EQ("", row[2]); // no certificate, no fingerprint
+        EXPECT_FALSE(row[1].empty());
+    }
+}
+
+TEST(CliValidate, ValidDeviceInfosPass)
+{
+    for (const char *f : {"testdata/mes/device-infos-unit-test.json",
+                          "testdata/mes/device-infos-batch_id.json",
+                          "testdata/mes/device-infos-espressif-phase2.json"}) {
+        Result r = run(std::string("validate ") + f);
+        EXPECT_EQ(0, r.rc) << f << "\n" << r.out << r.err;
+    }
+    Result t =
+        run("validate --output tsv testdata/mes/device-infos-espressif-phase2.json");
+    auto rows = tsv_rows(t.out);
+    ASSERT_EQ(7u, rows.size());
+    EXPECT_EQ("esp-E5B314DA749D", rows[1][1]);
+    // the file has it in upper case; the column is lowercased
+    EXPECT_EQ("589b045c6a808fa2b02dc1a72f8e8d565260b85207703a8bef01826054ac7728",
+              rows[1][2]);
+}
+
+TEST(CliValidate, InvalidDeviceInfosAreRejectedWithTheDocumentedReason)
+{
+    struct Case {
+        const char *file;
+        int rc;
+        const char *reason;
+    } cases[] = {
+        {"not-json.json", 2, "invalid JSON"},
+        {"missing-batchId.json", 2, "missing required field: batch_id"},
+        {"missing-devices.json", 2, "missing or empty devices array"},
+        {"empty-devices.json", 2, "missing or empty devices array"},
+        {"missing-certFingerprint.json", 1, "Missing certFingerprint"},
+        {"missing-deviceId.json", 1, "Missing deviceId"},
+        {"short-certFingerprint.json", 1,
+         "Invalid certFingerprint format (must be 64 hex chars)"},
+        {"nonhex-certFingerprint.json", 1,
+         "certFingerprint must contain only hex characters (0-9, a-f, A-F)"},
+    };
+    for (auto &c : cases) {
+        std::string path = std::string("testdata/mes/invalid/") + c.file;
+        Result r = run("validate " + path);
+        EXPECT_EQ(c.rc, r.rc) << c.file;
+        if (c.rc == 2) {
+            // one line on stderr naming the file
+            EXPECT_EQ(1, std::count(r.err.begin(), r.err.end(), '\n')) << r.err;
+            EXPECT_EQ(0u, r.err.find("thingpress: " + path)) << r.err;
+            EXPECT_NE(std::string::npos, r.err.find(c.reason)) << r.err;
+        } else {
+            EXPECT_NE(std::string::npos, r.out.find(c.reason)) << r.out;
+            EXPECT_NE(std::string::npos, r.out.find("item 0")) << r.out;
+        }
+    }
+}
+
+TEST(CliValidate, JsonOutputIsOneDocumentWithASummary)
+{
+    Result r = run("validate --output json testdata/mes/invalid/missing-deviceId.json");
+    EXPECT_EQ(1, r.rc);
+    json_error_t je;
+    json_t *doc = json_loads(r.out.c_str(), 0, &je);
+    ASSERT_NE(nullptr, doc) << je.text << "\n" << r.out;
+    EXPECT_STREQ("device-infos", json_string_value(json_object_get(doc, "vendor")));
+    EXPECT_EQ(2, json_integer_value(json_object_get(doc, "phase")));
+    EXPECT_STREQ("batch-001", json_string_value(json_object_get(doc, "batch_id")));
+    json_t *sum = json_object_get(doc, "summary");
+    EXPECT_EQ(1, json_integer_value(json_object_get(sum, "error")));
+    json_t *items = json_object_get(doc, "items");
+    ASSERT_EQ(1u, json_array_size(items));
+    EXPECT_STREQ("error",
+                 json_string_value(json_object_get(json_array_get(items, 0), "verdict")));
+    json_decref(doc);
+
+    Result bad = run("validate --output json testdata/mes/invalid/not-json.json");
+    EXPECT_EQ(2, bad.rc);
+    doc = json_loads(bad.out.c_str(), 0, &je);
+    ASSERT_NE(nullptr, doc) << je.text << "\n" << bad.out;
+    EXPECT_TRUE(json_is_string(json_object_get(doc, "rejected")));
+    json_decref(doc);
+}
+
+TEST(CliValidate, TextOutputHasNoColorWhenNotATty)
+{
+    Result r = run("validate testdata/generated/certificates_test.txt");
+    EXPECT_EQ(std::string::npos, r.out.find('\033'));
+    EXPECT_NE(std::string::npos, r.out.find("100 items")) << r.out;
+}
+
+TEST(CliValidate, AttributeLimitFollowsThingType)
+{
+    std::string f = tu::temp_file(
+        "four.json",
+        R"({"batch_id": "b", "devices": [{"certFingerprint": ")" + std::string(64, 'a') +
+            R"(", "deviceId": "d1", "attributes": {"a": "1", "b": "2", "c": "3", "d": "4"}}]})");
+    EXPECT_EQ(1, run("validate " + f).rc);
+    EXPECT_EQ(0, run("validate --thing-type Sensor " + f).rc);
+}
+
+TEST(CliValidate, BadInvocationsExitTwoWithOneLine)
+{
+    for (const char *args :
+         {"validate", "validate --output xml testdata/misc/single.pem",
+          "validate --vendor nokia testdata/misc/single.pem",
+          "validate /nonexistent/file.csv", "validate testdata",
+          "validate --frobnicate testdata/misc/single.pem",
+          "validate --policies a,b,c,d,e,f,g,h,i,j,k testdata/misc/single.pem",
+          "validate --infineon-bundle E0E9 testdata/infineon/manifest-infineon.7z",
+          "validate --cert-active maybe testdata/misc/single.pem", "frobnicate"}) {
+        Result r = run(args);
+        EXPECT_EQ(2, r.rc) << args;
+        EXPECT_EQ(1, std::count(r.err.begin(), r.err.end(), '\n'))
+            << args << ": " << r.err;
+        EXPECT_EQ(0u, r.err.find("thingpress: ")) << r.err;
+    }
+    EXPECT_EQ(0, run("validate --policies a,None,,b testdata/misc/single.pem").rc);
+}
+
+TEST(CliValidate, VendorOverridesDetection)
+{
+    // a PEM read as DER is not DER: the whole file is rejected
+    Result r = run("validate --vendor der testdata/misc/single.pem");
+    EXPECT_EQ(2, r.rc);
+    EXPECT_NE(std::string::npos, r.err.find("not a DER")) << r.err;
+    // a Generated file under a name without a known extension is detected by content
+    std::string copy = tu::temp_file(
+        "certs.data", tu::slurp("testdata/generated/certificates_test.txt"));
+    EXPECT_EQ(0, run("validate " + copy).rc);
+}
+
+TEST(CliValidate, HelpDocumentsTheOutputs)
+{
+    Result r = run("validate --help");
+    EXPECT_EQ(0, r.rc);
+    EXPECT_NE(std::string::npos, r.out.find("--output text|json|tsv"));
+    EXPECT_NE(std::string::npos, r.out.find("--thing-type"));
+}
