@@ -11,7 +11,7 @@
 #   libmicrohttpd-dev      the local endpoint's HTTP server
 #   libgtest-dev googletest GoogleTest
 #   tmux clang clang-format  console end-to-end tests, fuzzing, format check
-#   p7zip-full             builds 7z test archives (tests only; never used by the program)
+#   time                   GNU time: peak RSS in benchmarks
 set -euo pipefail
 
 pkgs=(
@@ -31,7 +31,7 @@ pkgs=(
   tmux
   clang
   clang-format
-  p7zip-full
+  time
 )
 
 SUDO=""
