@@ -30,9 +30,9 @@ typedef struct sigv4_header {
 } sigv4_header;
 
 typedef struct sigv4_request {
-    const char *method; /* "GET", "POST", ... */
-    const char *path;   /* as on the wire: segments URI-encoded once; "" = "/" */
-    const char *query;  /* raw query string without '?', or NULL */
+    const char *method;          /* "GET", "POST", ... */
+    const char *path;            /* as on the wire: segments URI-encoded once; "" = "/" */
+    const char *query;           /* raw query string without '?', or NULL */
     const sigv4_header *headers; /* every header sent; "host" must be among them */
     size_t n_headers;
     const unsigned char *body; /* may be NULL when body_len == 0 */
@@ -58,8 +58,8 @@ enum {
 /* The canonical request (without trailing newline) and the string to sign.
  * `signed_headers` lists, lowercased and ';'-separated, which of req's headers
  * are signed; NULL = all of them. amz_date is "YYYYMMDDTHHMMSSZ". */
-int sigv4_canonical_request(buf *out, const sigv4_request *req, const char *signed_headers,
-                            int flags, err *e);
+int sigv4_canonical_request(buf *out, const sigv4_request *req,
+                            const char *signed_headers, int flags, err *e);
 int sigv4_string_to_sign(buf *out, const char *canonical_request, const char *amz_date,
                          const char *region, const char *service);
 
@@ -77,11 +77,11 @@ int sigv4_sign(buf *authz, const sigv4_request *req, const sigv4_key *key,
 /* The verdicts the local endpoint reports (and logs). */
 typedef enum {
     SIGV4_OK = 0,
-    SIGV4_MISSING,        /* no or malformed Authorization header */
-    SIGV4_UNKNOWN_KEY,    /* access key not known (UnrecognizedClientException) */
-    SIGV4_BAD_SIGNATURE,  /* signature mismatch (InvalidSignatureException) */
-    SIGV4_STALE,          /* x-amz-date more than 15 minutes from now */
-    SIGV4_BAD_SCOPE,      /* wrong region, service or date in the credential scope */
+    SIGV4_MISSING,       /* no or malformed Authorization header */
+    SIGV4_UNKNOWN_KEY,   /* access key not known (UnrecognizedClientException) */
+    SIGV4_BAD_SIGNATURE, /* signature mismatch (InvalidSignatureException) */
+    SIGV4_STALE,         /* x-amz-date more than 15 minutes from now */
+    SIGV4_BAD_SCOPE,     /* wrong region, service or date in the credential scope */
 } sigv4_verdict;
 
 const char *sigv4_verdict_name(sigv4_verdict v);
@@ -95,9 +95,9 @@ typedef const char *(*sigv4_secret_fn)(void *ctx, const char *access_key);
  * signature over the SignedHeaders it names, and compares in constant time.
  * Tries SIGV4_DEFAULT, then without SIGV4_DOUBLE_ENCODE only for service s3.
  * why (may be NULL) gets a one-line reason without any secret. */
-sigv4_verdict sigv4_verify(const sigv4_request *req, const char *region, const char *service,
-                           long long now, sigv4_secret_fn secret, void *ctx, char *why,
-                           size_t why_len);
+sigv4_verdict sigv4_verify(const sigv4_request *req, const char *region,
+                           const char *service, long long now, sigv4_secret_fn secret,
+                           void *ctx, char *why, size_t why_len);
 
 /* "YYYYMMDDTHHMMSSZ" for unix time t. */
 void sigv4_amz_date(char out[17], long long t);
