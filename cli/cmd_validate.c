@@ -145,8 +145,8 @@ static const char *phase_text(vendor v)
 
 int cmd_validate(int argc, char **argv)
 {
-    jobopts jo;
-    jobopts_init(&jo);
+    jobcfg jo;
+    jobcfg_init(&jo);
     err e;
     err_clear(&e);
     out_mode mode = OUT_TEXT;
@@ -154,6 +154,10 @@ int cmd_validate(int argc, char **argv)
     int threads = 0, rc = EXIT_REJECTED;
     char msg[700];
 
+    if (jobopts_preload(&jo, argc, argv, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        goto out;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int t = jobopts_take(&jo, argc, argv, &i, &e);
@@ -213,7 +217,7 @@ int cmd_validate(int argc, char **argv)
         cli_error("validate: missing FILE (try 'thingpress validate --help')");
         goto out;
     }
-    if (jobopts_check(&jo, &e)) {
+    if (jobcfg_check(&jo, &e)) {
         cli_error("%s", err_format(&e, msg, sizeof msg));
         goto out;
     }
@@ -306,6 +310,6 @@ int cmd_validate(int argc, char **argv)
     }
     scan_summary_free(&sum);
 out:
-    jobopts_free(&jo);
+    jobcfg_free(&jo);
     return rc;
 }
