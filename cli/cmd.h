@@ -11,6 +11,9 @@ extern "C" {
 enum { EXIT_GOOD = 0, EXIT_ITEMS = 1, EXIT_REJECTED = 2 };
 
 int cmd_validate(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_provision(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* "thingpress: " + message on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

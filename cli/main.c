@@ -11,6 +11,12 @@ static const char usage[] = "usage: thingpress COMMAND [options]\n"
                             "Commands:\n"
                             "  validate FILE [opts]   parse and validate a vendor or "
                             "device-infos file (no network)\n"
+                            "  provision FILE [opts]  run a job headless; progress on "
+                            "stderr\n"
+                            "  sim [opts]             the local AWS IoT endpoint, in the "
+                            "foreground\n"
+                            "  status [JOB] [opts]    jobs and item outcomes from the "
+                            "journal\n"
                             "\n"
                             "Run 'thingpress COMMAND --help' for a command's options.\n";
 
@@ -37,6 +43,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "validate"))
         return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sim"))
+        return cmd_sim(argc - 1, argv + 1);
+    if (!strcmp(cmd, "provision"))
+        return cmd_provision(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status"))
+        return cmd_status(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'thingpress --help')", cmd);
     return EXIT_REJECTED;
 }

@@ -56,21 +56,31 @@ enum {
 };
 
 /* The canonical request (without trailing newline) and the string to sign.
- * `signed_headers` lists, lowercased and ';'-separated, which of req's headers
- * are signed; NULL = all of them. amz_date is "YYYYMMDDTHHMMSSZ". */
+ * `signed_headers` lists, ';'-separated, which of req's headers are signed
+ * (matched without case; sorted and de-duplicated here); NULL = all of them,
+ * except X-Amz-Security-Token when flags lack SIGV4_SIGN_TOKEN. A listed
+ * header missing from req is an error. The query is decoded and re-encoded
+ * per SigV4 ("%E1%88%B4" and raw UTF-8 agree; '+' is a literal plus), then
+ * sorted by key and value. The payload hash is SHA-256 of the body.
+ * sigv4_string_to_sign returns -1 only for missing arguments or a date
+ * shorter than 8 characters. amz_date is "YYYYMMDDTHHMMSSZ". */
 int sigv4_canonical_request(buf *out, const sigv4_request *req,
                             const char *signed_headers, int flags, err *e);
 int sigv4_string_to_sign(buf *out, const char *canonical_request, const char *amz_date,
                          const char *region, const char *service);
 
-/* Hex signature of string_to_sign for key and date (YYYYMMDD). */
+/* Hex signature of string_to_sign for key and date (YYYYMMDD; a longer
+ * amz_date is cut to its first 8 characters). */
 void sigv4_signature(char out[65], const char *secret_key, const char *date,
                      const char *region, const char *service, const char *string_to_sign);
 
-/* Signs req: writes the Authorization header value into *authz (caller's buf).
+/* Signs req: appends the Authorization header value to *authz (caller's buf).
  * req's headers must already contain host, x-amz-date (= amz_date) and, when
- * key->session_token is set, x-amz-security-token. Signs all of req's headers
- * (the caller passes only those it wants signed). */
+ * key->session_token is set and flags have SIGV4_SIGN_TOKEN,
+ * x-amz-security-token with that value. Signs all of req's headers (the
+ * caller passes only those it wants signed; without SIGV4_SIGN_TOKEN the
+ * token header is left out of the signature). Returns 0, or -1 with e set;
+ * the message never contains the secret or the token. */
 int sigv4_sign(buf *authz, const sigv4_request *req, const sigv4_key *key,
                const char *amz_date, int flags, err *e);
 
@@ -91,10 +101,20 @@ typedef const char *(*sigv4_secret_fn)(void *ctx, const char *access_key);
 
 /* Verifies a received request: parses its Authorization header (found in
  * req->headers), checks the scope against region (and the service, if not
- * NULL), the date against now (unix seconds, +-15 min), recomputes the
- * signature over the SignedHeaders it names, and compares in constant time.
+ * NULL; service may list alternatives separated by ',', e.g.
+ * "iot,execute-api" to accept both AWS CLI generations), the date against
+ * now (unix seconds, +-15 min), recomputes the signature over the
+ * SignedHeaders it names, and compares in constant time.
+ * req->path must be the request target's path exactly as received (still
+ * percent-encoded, before any decoding or normalisation by the server), and
+ * req->query the raw query string; headers may include unsigned ones.
+ * Order of checks: MISSING (no/malformed Authorization, SignedHeaders without
+ * host and x-amz-date, no/malformed/repeated X-Amz-Date), UNKNOWN_KEY (secret
+ * returns NULL, or secret is NULL), BAD_SCOPE, STALE, BAD_SIGNATURE (also a
+ * signed header absent from the request).
  * Tries SIGV4_DEFAULT, then without SIGV4_DOUBLE_ENCODE only for service s3.
- * why (may be NULL) gets a one-line reason without any secret. */
+ * why (may be NULL) gets a one-line reason without any secret ("" when OK);
+ * it may name the access key id, which is not a secret. */
 sigv4_verdict sigv4_verify(const sigv4_request *req, const char *region,
                            const char *service, long long now, sigv4_secret_fn secret,
                            void *ctx, char *why, size_t why_len);

@@ -1,0 +1,640 @@
+/* thingpress status [JOB]: jobs and item outcomes from the journal
+ * (DESIGN.md §4, §7). Reads only: it opens the journal with
+ * jnl_open_existing, so it never creates a state directory, and it can run
+ * while a provision writes (WAL readers see the last commit).
+ *
+ * Without JOB: a table of the most recently updated jobs. With JOB: the
+ * job's header, then its items, streamed page by page so a job of a million
+ * items prints in constant memory. Text output is aligned and colored by
+ * role on a terminal only; tsv and json are for scripts. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+#include "cli/cmd.h"
+#include "engine/journal.h"
+
+typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV } out_mode;
+
+enum {
+    DEFAULT_LIMIT = 20,
+    PAGE = 1000,         /* items read per journal query */
+    KEY_MAX_WIDTH = 40,  /* text: longer keys are cut */
+    FILE_MAX_WIDTH = 40, /* text: longer file names are cut */
+    BATCH_MAX_WIDTH = 24,
+    FP_SHOWN = 12, /* text: fingerprint prefix shown */
+};
+
+static const char help[] =
+    "usage: thingpress status [JOB] [options]\n"
+    "\n"
+    "Show the jobs recorded in the journal, or one job and its items.\n"
+    "\n"
+    "  --state DIR             the journal's directory (default:\n"
+    "                          $XDG_STATE_HOME/thingpress or ~/.local/state/thingpress)\n"
+    "  --output text|json|tsv  text: aligned tables (default)\n"
+    "                          tsv, without JOB: id, phase, status, created, file,\n"
+    "                            batch, total, done, failed, skipped (no header)\n"
+    "                          tsv, with JOB: idx, key, fingerprint, status, step,\n"
+    "                            attempts, error, cert_arn, thing_arn (no header)\n"
+    "                          json: one document\n"
+    "  --failed                with JOB: only the failed and skipped items\n"
+    "  --limit N               without JOB: the N most recent jobs (default 20, 0 = "
+    "all)\n"
+    "\n"
+    "Exit status: 0 shown, 2 no journal, unknown job or bad invocation.\n"
+    "\n";
+
+typedef struct {
+    out_mode mode;
+    int color;
+    const char *state;
+    long long job;
+    int failed_only;
+    size_t limit;
+} opts;
+
+/* ---- cells ---- */
+
+/* Appends s with control characters (tabs, line breaks) made visible as '?',
+ * so a cell stays on its line. */
+static void put_clean(buf *b, const char *s)
+{
+    size_t start = b->len;
+    buf_puts(b, s);
+    for (char *p = b->data + start; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
+/* Appends s cut to at most w bytes (with "..." when cut) - keys, names and
+ * file names are ASCII in practice; a cut never splits a UTF-8 sequence. */
+static void put_cut(buf *b, const char *s, size_t w)
+{
+    size_t n = strlen(s);
+    if (n <= w) {
+        put_clean(b, s);
+        return;
+    }
+    size_t k = w > 3 ? w - 3 : 0;
+    while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+        k--;
+    char *c = xstrndup(s, k);
+    put_clean(b, c);
+    free(c);
+    buf_puts(b, "...");
+}
+
+/* Display width of a cell (UTF-8 sequences count one column each). */
+static size_t width_of(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            w++;
+    return w;
+}
+
+static void pad(buf *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf_putc(b, ' ');
+}
+
+static void local_time(char *out, size_t n, long long t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void utc_time(char *out, size_t n, long long t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
+}
+
+/* Colors by role; "" without a terminal. */
+static const char *job_color(const opts *o, jnl_job_status st)
+{
+    if (!o->color)
+        return "";
+    switch (st) {
+    case JOB_DONE:
+        return "\033[32m";
+    case JOB_FAILED:
+        return "\033[1;31m";
+    case JOB_CANCELLED:
+        return "\033[33m";
+    case JOB_RUNNING:
+        return "\033[36m";
+    }
+    return "";
+}
+
+static const char *item_color(const opts *o, jnl_status st)
+{
+    if (!o->color)
+        return "";
+    switch (st) {
+    case JNL_DONE:
+        return "\033[32m";
+    case JNL_FAILED:
+        return "\033[1;31m";
+    case JNL_SKIPPED:
+        return "\033[33m";
+    case JNL_PENDING:
+        return "\033[36m";
+    }
+    return "";
+}
+
+static const char *reset_color(const opts *o)
+{
+    return o->color ? "\033[0m" : "";
+}
+
+/* ---- the job table ---- */
+
+enum {
+    JC_ID,
+    JC_PHASE,
+    JC_STATUS,
+    JC_CREATED,
+    JC_FILE,
+    JC_BATCH,
+    JC_TOTAL,
+    JC_DONE,
+    JC_FAILED,
+    JC_SKIPPED,
+    JC_N
+};
+
+static const char *const job_heads[JC_N] = {"ID",     "PHASE",  "STATUS", "CREATED",
+                                            "FILE",   "BATCH",  "TOTAL",  "DONE",
+                                            "FAILED", "SKIPPED"};
+static const int job_right[JC_N] = {1, 1, 0, 0, 0, 0, 1, 1, 1, 1};
+
+/* The cells of one job row (text mode), each owned by the caller. */
+static void job_cells(const jnl_job *jb, char *cells[JC_N])
+{
+    buf b = BUF_INIT;
+    char t[32];
+    for (int c = 0; c < JC_N; c++) {
+        buf_reset(&b);
+        switch (c) {
+        case JC_ID:
+            buf_printf(&b, "%lld", jb->id);
+            break;
+        case JC_PHASE:
+            buf_printf(&b, "%d", jb->phase);
+            break;
+        case JC_STATUS:
+            buf_puts(&b, jnl_job_status_name(jb->status));
+            break;
+        case JC_CREATED:
+            local_time(t, sizeof t, jb->created);
+            buf_puts(&b, t);
+            break;
+        case JC_FILE:
+            put_cut(&b, base_name(jb->file), FILE_MAX_WIDTH);
+            break;
+        case JC_BATCH:
+            if (jb->batch_id[0])
+                put_cut(&b, jb->batch_id, BATCH_MAX_WIDTH);
+            else
+                buf_puts(&b, "-");
+            break;
+        case JC_TOTAL:
+            buf_printf(&b, "%zu", jb->total);
+            break;
+        case JC_DONE:
+            buf_printf(&b, "%zu", jb->done);
+            break;
+        case JC_FAILED:
+            buf_printf(&b, "%zu", jb->failed);
+            break;
+        case JC_SKIPPED:
+            buf_printf(&b, "%zu", jb->skipped);
+            break;
+        }
+        cells[c] = xstrdup(b.data ? b.data : "");
+    }
+    buf_free(&b);
+}
+
+static void print_jobs_text(const opts *o, const jnl_job *jobs, size_t n, int more)
+{
+    if (n == 0) {
+        printf("No jobs in the journal.\n");
+        return;
+    }
+    char *(*cells)[JC_N] = xcalloc(n, sizeof *cells);
+    size_t w[JC_N];
+    for (int c = 0; c < JC_N; c++)
+        w[c] = strlen(job_heads[c]);
+    for (size_t r = 0; r < n; r++) {
+        job_cells(&jobs[r], cells[r]);
+        for (int c = 0; c < JC_N; c++)
+            if (width_of(cells[r][c]) > w[c])
+                w[c] = width_of(cells[r][c]);
+    }
+    buf b = BUF_INIT;
+    for (size_t r = 0; r <= n; r++) {
+        buf_reset(&b);
+        for (int c = 0; c < JC_N; c++) {
+            const char *s = r == 0 ? job_heads[c] : cells[r - 1][c];
+            size_t gap = w[c] - width_of(s);
+            if (c)
+                buf_puts(&b, "  ");
+            if (job_right[c])
+                pad(&b, gap);
+            int colored = r > 0 && c == JC_STATUS && o->color;
+            if (colored)
+                buf_puts(&b, job_color(o, jobs[r - 1].status));
+            buf_puts(&b, s);
+            if (colored)
+                buf_puts(&b, reset_color(o));
+            if (!job_right[c] && c + 1 < JC_N)
+                pad(&b, gap);
+        }
+        buf_putc(&b, '\n');
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    if (more)
+        printf("(the %zu most recently updated jobs; --limit 0 shows all)\n", n);
+    for (size_t r = 0; r < n; r++)
+        for (int c = 0; c < JC_N; c++)
+            free(cells[r][c]);
+    free(cells);
+    buf_free(&b);
+}
+
+static void print_jobs_tsv(const jnl_job *jobs, size_t n)
+{
+    buf b = BUF_INIT;
+    char t[32];
+    for (size_t r = 0; r < n; r++) {
+        const jnl_job *jb = &jobs[r];
+        buf_reset(&b);
+        utc_time(t, sizeof t, jb->created);
+        buf_printf(&b, "%lld\t%d\t%s\t%s\t", jb->id, jb->phase,
+                   jnl_job_status_name(jb->status), t);
+        put_clean(&b, jb->file);
+        buf_putc(&b, '\t');
+        put_clean(&b, jb->batch_id);
+        buf_printf(&b, "\t%zu\t%zu\t%zu\t%zu\n", jb->total, jb->done, jb->failed,
+                   jb->skipped);
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    buf_free(&b);
+}
+
+static void print_jobs_json(const char *dir, const jnl_job *jobs, size_t n)
+{
+    buf b = BUF_INIT;
+    buf_puts(&b, "{\n  \"state_dir\": ");
+    buf_json_str(&b, dir);
+    buf_puts(&b, ",\n  \"jobs\": [");
+    for (size_t r = 0; r < n; r++) {
+        buf_puts(&b, r ? ",\n    " : "\n    ");
+        jnl_job_json(&jobs[r], &b);
+    }
+    buf_puts(&b, n ? "\n  ]\n}\n" : "]\n}\n");
+    fwrite(b.data, 1, b.len, stdout);
+    buf_free(&b);
+}
+
+static int list_jobs(const opts *o, journal *j, err *e)
+{
+    /* one more than shown tells whether there are more */
+    size_t cap = o->limit ? o->limit + 1 : 1024, n;
+    jnl_job *jobs = NULL;
+    for (;;) {
+        jobs = xrealloc(jobs, cap * sizeof *jobs);
+        n = cap;
+        if (jnl_job_list(j, jobs, &n, e)) {
+            free(jobs);
+            return -1;
+        }
+        if (o->limit || n < cap)
+            break;
+        cap *= 4; /* --limit 0: all of them */
+    }
+    int more = o->limit && n > o->limit;
+    if (more)
+        n = o->limit;
+    switch (o->mode) {
+    case OUT_TEXT:
+        print_jobs_text(o, jobs, n, more);
+        break;
+    case OUT_TSV:
+        print_jobs_tsv(jobs, n);
+        break;
+    case OUT_JSON:
+        print_jobs_json(jnl_dir(j), jobs, n);
+        break;
+    }
+    free(jobs);
+    return 0;
+}
+
+/* ---- one job ---- */
+
+static void print_job_header(const opts *o, journal *j, const jnl_job *jb)
+{
+    char created[32], updated[32], path[PATH_MAX + 32];
+    local_time(created, sizeof created, jb->created);
+    local_time(updated, sizeof updated, jb->updated);
+    buf b = BUF_INIT;
+    buf_printf(&b, "job %lld: %s%s%s (phase %d)\n", jb->id, job_color(o, jb->status),
+               jnl_job_status_name(jb->status), reset_color(o), jb->phase);
+    buf_puts(&b, "  file      ");
+    put_clean(&b, jb->file);
+    buf_printf(&b, "\n  sha256    %s\n", jb->file_sha256);
+    if (jb->batch_id[0]) {
+        buf_puts(&b, "  batch     ");
+        put_clean(&b, jb->batch_id);
+        buf_putc(&b, '\n');
+    }
+    if (jb->endpoint[0]) {
+        buf_puts(&b, "  endpoint  ");
+        put_clean(&b, jb->endpoint);
+        buf_putc(&b, '\n');
+    }
+    buf_puts(&b, "  config    ");
+    put_clean(&b, jb->identity);
+    buf_printf(&b, "\n  created   %s, updated %s\n", created, updated);
+    buf_printf(&b, "  items     %zu: %zu done, %zu failed, %zu skipped, %zu pending\n",
+               jb->total, jb->done, jb->failed, jb->skipped,
+               jb->total - jb->done - jb->failed - jb->skipped);
+    snprintf(path, sizeof path, "%s/reports/job-%lld.csv", jnl_dir(j), jb->id);
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        buf_puts(&b, "  report    ");
+        put_clean(&b, path);
+        buf_putc(&b, '\n');
+    }
+    fwrite(b.data, 1, b.len, stdout);
+    buf_free(&b);
+}
+
+/* Text item rows; widths are set by the first page (keys cut beyond
+ * KEY_MAX_WIDTH) so the table streams. */
+typedef struct {
+    size_t w_idx, w_key, w_step, w_att;
+} item_widths;
+
+static void item_widths_of(item_widths *w, const jnl_job *jb, const jnl_item *it,
+                           size_t n)
+{
+    char t[32];
+    /* the last idx is about total - 1; the first page may show only small ones */
+    w->w_idx = (size_t)snprintf(t, sizeof t, "%zu", jb->total ? jb->total - 1 : 0);
+    if (w->w_idx < strlen("IDX"))
+        w->w_idx = strlen("IDX");
+    w->w_key = strlen("KEY");
+    w->w_step = strlen("STEP");
+    w->w_att = strlen("ATTEMPTS");
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)snprintf(t, sizeof t, "%zu", it[i].idx);
+        if (k > w->w_idx)
+            w->w_idx = k;
+        k = width_of(it[i].key);
+        k = k > KEY_MAX_WIDTH ? KEY_MAX_WIDTH : k;
+        if (k > w->w_key)
+            w->w_key = k;
+    }
+}
+
+static void item_text(const opts *o, const item_widths *w, const jnl_item *it, buf *b)
+{
+    char t[32];
+    snprintf(t, sizeof t, "%zu", it->idx);
+    pad(b, w->w_idx > strlen(t) ? w->w_idx - strlen(t) : 0);
+    buf_puts(b, t);
+    buf_puts(b, "  ");
+    size_t start = b->len;
+    put_cut(b, it->key, KEY_MAX_WIDTH);
+    size_t kw = width_of(b->data + start);
+    pad(b, w->w_key > kw ? w->w_key - kw : 0);
+    buf_puts(b, "  ");
+    size_t fl = strlen(it->fingerprint);
+    buf_printf(b, "%-*.*s%s  ", FP_SHOWN, FP_SHOWN, it->fingerprint,
+               fl > FP_SHOWN ? "..." : "   ");
+    const char *sn = jnl_status_name(it->status);
+    buf_printf(b, "%s%s%s%*s  ", item_color(o, it->status), sn, reset_color(o),
+               (int)(strlen("skipped") - strlen(sn)), "");
+    buf_printf(b, "%*d  %*d", (int)w->w_step, it->step, (int)w->w_att, it->attempts);
+    if (it->error[0]) {
+        buf_puts(b, "  ");
+        put_clean(b, it->error);
+    }
+    buf_putc(b, '\n');
+}
+
+static void item_tsv(const jnl_item *it, buf *b)
+{
+    buf_printf(b, "%zu\t", it->idx);
+    put_clean(b, it->key);
+    buf_putc(b, '\t');
+    put_clean(b, it->fingerprint);
+    buf_printf(b, "\t%s\t%d\t%d\t", jnl_status_name(it->status), it->step, it->attempts);
+    put_clean(b, it->error);
+    buf_putc(b, '\t');
+    put_clean(b, it->cert_arn);
+    buf_putc(b, '\t');
+    put_clean(b, it->thing_arn);
+    buf_putc(b, '\n');
+}
+
+static int show_job(const opts *o, journal *j, err *e)
+{
+    jnl_job jb;
+    if (jnl_job_get(j, o->job, &jb, e))
+        return -1;
+    buf b = BUF_INIT;
+    if (o->mode == OUT_TEXT) {
+        print_job_header(o, j, &jb);
+    } else if (o->mode == OUT_JSON) {
+        buf_puts(&b, "{\n  \"job\": ");
+        jnl_job_json(&jb, &b);
+        buf_puts(&b, ",\n  \"items\": [");
+        fwrite(b.data, 1, b.len, stdout);
+    }
+    int filter = o->failed_only ? JNL_FILTER_PROBLEMS : JNL_FILTER_ALL;
+    jnl_item *page = xmalloc(PAGE * sizeof *page);
+    item_widths w = {0};
+    size_t offset = 0, shown = 0;
+    int rc = 0;
+    for (;;) {
+        size_t n = PAGE;
+        if (jnl_item_list(j, o->job, filter, offset, page, &n, e)) {
+            rc = -1;
+            break;
+        }
+        if (o->mode == OUT_TEXT && offset == 0 && n) {
+            item_widths_of(&w, &jb, page, n);
+            buf_reset(&b);
+            buf_putc(&b, '\n');
+            pad(&b, w.w_idx - strlen("IDX"));
+            buf_printf(&b, "IDX  %-*s  %-*s  %-7s  %*s  %*s  ERROR\n", (int)w.w_key,
+                       "KEY", FP_SHOWN + 3, "FINGERPRINT", "STATUS", (int)w.w_step,
+                       "STEP", (int)w.w_att, "ATTEMPTS");
+            fwrite(b.data, 1, b.len, stdout);
+        }
+        for (size_t i = 0; i < n; i++) {
+            buf_reset(&b);
+            switch (o->mode) {
+            case OUT_TEXT:
+                item_text(o, &w, &page[i], &b);
+                break;
+            case OUT_TSV:
+                item_tsv(&page[i], &b);
+                break;
+            case OUT_JSON:
+                buf_puts(&b, shown + i ? ",\n    " : "\n    ");
+                jnl_item_json(&page[i], &b);
+                break;
+            }
+            fwrite(b.data, 1, b.len, stdout);
+        }
+        shown += n;
+        offset += n;
+        if (n < PAGE)
+            break;
+    }
+    if (rc == 0 && o->mode == OUT_JSON)
+        fputs(shown ? "\n  ]\n}\n" : "]\n}\n", stdout);
+    if (rc == 0 && o->mode == OUT_TEXT && shown == 0)
+        printf("\n%s\n",
+               o->failed_only ? "No failed or skipped items." : "No items recorded yet.");
+    free(page);
+    buf_free(&b);
+    return rc;
+}
+
+/* ---- main ---- */
+
+/* The value of --name=V or --name V at argv[*i], or NULL if a[*i] is not
+ * --name; "" when the value is missing. */
+static const char *opt_value(const char *name, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n))
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n])
+        return NULL;
+    return *i + 1 < argc ? argv[++*i] : "";
+}
+
+int cmd_status(int argc, char **argv)
+{
+    opts o = {.mode = OUT_TEXT, .limit = DEFAULT_LIMIT};
+    const char *job_arg = NULL, *v;
+    err e;
+    err_clear(&e);
+    char msg[700];
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(help, stdout);
+            return EXIT_GOOD;
+        }
+        if (!strcmp(a, "--failed")) {
+            o.failed_only = 1;
+            continue;
+        }
+        if ((v = opt_value("--state", argc, argv, &i))) {
+            if (!*v) {
+                cli_error("--state: expected a directory");
+                return EXIT_REJECTED;
+            }
+            o.state = v;
+            continue;
+        }
+        if ((v = opt_value("--output", argc, argv, &i)) ||
+            (v = opt_value("-o", argc, argv, &i))) {
+            if (!strcmp(v, "text"))
+                o.mode = OUT_TEXT;
+            else if (!strcmp(v, "json"))
+                o.mode = OUT_JSON;
+            else if (!strcmp(v, "tsv"))
+                o.mode = OUT_TSV;
+            else {
+                cli_error("--output: expected text, json or tsv, got '%s'", v);
+                return EXIT_REJECTED;
+            }
+            continue;
+        }
+        if ((v = opt_value("--limit", argc, argv, &i))) {
+            char *end;
+            long long k = strtoll(v, &end, 10);
+            if (!*v || *end || k < 0) {
+                cli_error("--limit: expected a number (0 = all), got '%s'", v);
+                return EXIT_REJECTED;
+            }
+            o.limit = (size_t)k;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            cli_error("status: unknown option '%s' (try 'thingpress status --help')", a);
+            return EXIT_REJECTED;
+        }
+        if (job_arg) {
+            cli_error("status: one JOB only ('%s' and '%s')", job_arg, a);
+            return EXIT_REJECTED;
+        }
+        job_arg = a;
+    }
+    if (job_arg) {
+        char *end;
+        o.job = strtoll(job_arg, &end, 10);
+        if (!*job_arg || *end || o.job <= 0) {
+            cli_error("status: JOB is a job id (a number 'thingpress status' lists), got "
+                      "'%s'",
+                      job_arg);
+            return EXIT_REJECTED;
+        }
+    } else if (o.failed_only) {
+        cli_error("status: --failed needs a JOB (try 'thingpress status --help')");
+        return EXIT_REJECTED;
+    }
+    const char *nc = getenv("NO_COLOR");
+    o.color = o.mode == OUT_TEXT && isatty(fileno(stdout)) && !(nc && *nc);
+
+    journal *j = NULL;
+    if (jnl_open_existing(&j, o.state, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return EXIT_REJECTED;
+    }
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    int rc = job_arg ? show_job(&o, j, &e) : list_jobs(&o, j, &e);
+    fflush(stdout);
+    jnl_close(j);
+    if (rc) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return EXIT_REJECTED;
+    }
+    return EXIT_GOOD;
+}

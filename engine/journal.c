@@ -1,0 +1,1209 @@
+/* The journal (see journal.h): SQLite tables for jobs and items, the audit
+ * log, the reports.
+ *
+ * Schema (version 1):
+ *   jobs(id, file, file_sha256, phase, batch_id, identity, endpoint, status,
+ *        created, updated, n_total, n_done, n_failed, n_skipped),
+ *        UNIQUE(file_sha256, identity, endpoint)
+ *   items(job_id, idx, key, fingerprint, step, status, attempts, error,
+ *         cert_arn, thing_arn, updated), PRIMARY KEY(job_id, idx)
+ * The n_* counts are maintained by triggers on items, inside the writer's
+ * transaction, so a reader never sees counts that disagree with the rows and
+ * listing jobs never scans their items. A status change also moves the job's
+ * `updated`; a step-only update touches nothing but its row.
+ *
+ * Statements are prepared on first use and kept for the life of the journal;
+ * every use ends with sqlite3_reset so no statement holds a read snapshot
+ * (which would pin the WAL and hide other writers' commits). */
+#include "engine/journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/xalloc.h"
+
+#define SCHEMA_VERSION 1
+#define APPLICATION_ID 0x54504a31 /* "TPJ1" */
+#define BUSY_TIMEOUT_MS 10000
+#define MAX_STATES ((size_t)1 << 28) /* item indexes jnl_item_states accepts */
+
+/* clang-format off */
+#define STMTS(X)                                                                          \
+    X(S_BEGIN, "BEGIN IMMEDIATE")                                                         \
+    X(S_COMMIT, "COMMIT")                                                                 \
+    X(S_ROLLBACK, "ROLLBACK")                                                             \
+    X(S_JOB_FIND, "SELECT id FROM jobs WHERE file_sha256=?1 AND identity=?2 AND "         \
+      "endpoint=?3")                                                                      \
+    X(S_JOB_INSERT, "INSERT INTO jobs(file,file_sha256,phase,batch_id,identity,endpoint," \
+      "status,created,updated) VALUES(?1,?2,?3,?4,?5,?6,0,?7,?7)")                        \
+    X(S_JOB_TOUCH, "UPDATE jobs SET file=?2,updated=max(updated,?3) WHERE id=?1")         \
+    X(S_JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE id=?1")                             \
+    X(S_JOB_LIST, "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC,id DESC "          \
+      "LIMIT ?1")                                                                         \
+    X(S_JOB_STATUS, "UPDATE jobs SET status=?2,updated=max(updated,?3) WHERE id=?1")      \
+    X(S_ITEM_ADD, "INSERT INTO items(job_id,idx,key,fingerprint,step,status,attempts,"    \
+      "error,updated) VALUES(?1,?2,?3,?4,0,?5,0,?6,?7) "                                  \
+      "ON CONFLICT(job_id,idx) DO NOTHING")                                               \
+    X(S_ITEM_UPDATE, "UPDATE items SET step=?3,status=?4,attempts=?5,"                    \
+      "error=CASE WHEN ?6 IS NULL THEN (CASE WHEN ?4=1 THEN NULL ELSE error END) "        \
+      "WHEN ?6='' THEN NULL ELSE ?6 END,"                                                 \
+      "cert_arn=coalesce(?7,cert_arn),thing_arn=coalesce(?8,thing_arn),updated=?9 "       \
+      "WHERE job_id=?1 AND idx=?2")                                                       \
+    X(S_ITEM_STATES, "SELECT idx,step,status FROM items WHERE job_id=?1 ORDER BY idx")    \
+    X(S_ITEM_LIST, "SELECT idx,key,fingerprint,step,status,attempts,error,cert_arn,"      \
+      "thing_arn,updated FROM items WHERE job_id=?1 AND (?2=-1 OR status=?2 OR "          \
+      "(?2=-2 AND status IN (2,3))) ORDER BY idx LIMIT ?3 OFFSET ?4")
+/* clang-format on */
+
+#define JOB_COLS                                                                         \
+    "id,file,file_sha256,phase,batch_id,identity,endpoint,status,created,updated,"       \
+    "n_total,n_done,n_failed,n_skipped"
+
+enum {
+#define STMT_ENUM(id, sql) id,
+    STMTS(STMT_ENUM)
+#undef STMT_ENUM
+        S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+#define STMT_SQL(id, sql) sql,
+    STMTS(STMT_SQL)
+#undef STMT_SQL
+};
+
+/* Run once, in the transaction that creates the journal. */
+static const char schema[] =
+    "CREATE TABLE jobs("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " file TEXT NOT NULL,"
+    " file_sha256 TEXT NOT NULL,"
+    " phase INTEGER NOT NULL,"
+    " batch_id TEXT NOT NULL DEFAULT '',"
+    " identity TEXT NOT NULL,"
+    " endpoint TEXT NOT NULL DEFAULT '',"
+    " status INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " n_total INTEGER NOT NULL DEFAULT 0,"
+    " n_done INTEGER NOT NULL DEFAULT 0,"
+    " n_failed INTEGER NOT NULL DEFAULT 0,"
+    " n_skipped INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE(file_sha256, identity, endpoint));"
+    "CREATE TABLE items("
+    " job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL,"
+    " key TEXT NOT NULL DEFAULT '',"
+    " fingerprint TEXT NOT NULL DEFAULT '',"
+    " step INTEGER NOT NULL DEFAULT 0,"
+    " status INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT,"
+    " cert_arn TEXT,"
+    " thing_arn TEXT,"
+    " updated INTEGER NOT NULL,"
+    " PRIMARY KEY(job_id, idx));"
+    "CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN"
+    " UPDATE jobs SET n_total=n_total+1, n_done=n_done+(new.status=1),"
+    " n_failed=n_failed+(new.status=2), n_skipped=n_skipped+(new.status=3),"
+    " updated=max(updated,new.updated) WHERE id=new.job_id; END;"
+    "CREATE TRIGGER items_au AFTER UPDATE OF status ON items"
+    " WHEN old.status IS NOT new.status BEGIN"
+    " UPDATE jobs SET n_done=n_done+(new.status=1)-(old.status=1),"
+    " n_failed=n_failed+(new.status=2)-(old.status=2),"
+    " n_skipped=n_skipped+(new.status=3)-(old.status=3),"
+    " updated=max(updated,new.updated) WHERE id=new.job_id; END;"
+    "CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN"
+    " UPDATE jobs SET n_total=n_total-1, n_done=n_done-(old.status=1),"
+    " n_failed=n_failed-(old.status=2), n_skipped=n_skipped-(old.status=3)"
+    " WHERE id=old.job_id; END;";
+
+struct journal {
+    sqlite3 *db;
+    sqlite3_stmt *st[S_COUNT];
+    char dir[PATH_MAX];
+    char db_path[PATH_MAX];
+    int audit_fd;    /* -1 until the first jnl_audit */
+    int audit_dirty; /* lines written since the last fdatasync */
+};
+
+const char *jnl_status_name(jnl_status st)
+{
+    switch (st) {
+    case JNL_PENDING:
+        return "pending";
+    case JNL_DONE:
+        return "done";
+    case JNL_FAILED:
+        return "failed";
+    case JNL_SKIPPED:
+        return "skipped";
+    }
+    return "unknown";
+}
+
+const char *jnl_job_status_name(jnl_job_status st)
+{
+    switch (st) {
+    case JOB_RUNNING:
+        return "running";
+    case JOB_DONE:
+        return "done";
+    case JOB_FAILED:
+        return "failed";
+    case JOB_CANCELLED:
+        return "cancelled";
+    }
+    return "unknown";
+}
+
+const char *jnl_dir(const journal *j)
+{
+    return j->dir;
+}
+
+/* ---- errors ---- */
+
+/* One line for a SQLite failure, saying what to do about it. */
+static void db_fail(journal *j, int rc, err *e)
+{
+    int base = rc & 0xff;
+    const char *msg = sqlite3_errmsg(j->db);
+    switch (base) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        err_set(e, ERR_IO, j->db_path, 0, -1,
+                "the journal is locked by another thingpress process; wait for it to "
+                "finish or use another --state DIR");
+        break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        err_set(e, ERR_FORMAT, j->db_path, 0, -1,
+                "not a thingpress journal, or damaged (%s): move it away or use another "
+                "--state DIR",
+                msg);
+        break;
+    case SQLITE_FULL:
+        err_set(e, ERR_IO, j->db_path, 0, -1,
+                "the disk is full: free some space and run the same command again");
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+        err_set(e, ERR_IO, j->db_path, 0, -1, "%s: check the permissions of %s", msg,
+                j->dir);
+        break;
+    default:
+        err_set(e, ERR_IO, j->db_path, 0, -1, "journal: %s", msg);
+        break;
+    }
+}
+
+/* The statement, reset, ready for binding; NULL (e set) if it cannot be
+ * prepared. */
+static sqlite3_stmt *stmt(journal *j, int id, err *e)
+{
+    if (!j->st[id]) {
+        int rc = sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &j->st[id], NULL);
+        if (rc != SQLITE_OK) {
+            db_fail(j, rc, e);
+            return NULL;
+        }
+    }
+    sqlite3_reset(j->st[id]);
+    return j->st[id];
+}
+
+/* Steps a statement that returns no row, then resets it. */
+static int run(journal *j, sqlite3_stmt *s, err *e)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        db_fail(j, rc, e);
+        return -1;
+    }
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void col_copy(char *dst, size_t n, sqlite3_stmt *s, int col)
+{
+    const unsigned char *v = sqlite3_column_text(s, col);
+    snprintf(dst, n, "%s", v ? (const char *)v : "");
+}
+
+static long long now_s(void)
+{
+    return (long long)time(NULL);
+}
+
+/* ---- the state directory ---- */
+
+/* Creates dir and its missing parents with mode 0700. */
+static int make_dirs(const char *dir, err *e)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) {
+        err_set(e, ERR_USAGE, dir, 0, -1, "state directory path is too long");
+        return -1;
+    }
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/')
+        p[--len] = '\0';
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char saved = *c;
+        *c = '\0';
+        struct stat sb;
+        if (mkdir(p, 0700) == 0) {
+            /* the umask may have taken bits away; 0700 is what we want */
+            if (chmod(p, 0700) != 0) {
+                err_set(e, ERR_IO, p, 0, -1, "cannot set mode 0700: %s", strerror(errno));
+                return -1;
+            }
+        } else if (errno != EEXIST) {
+            err_set(e, ERR_IO, p, 0, -1,
+                    "cannot create the state directory: %s (use --state DIR)",
+                    strerror(errno));
+            return -1;
+        } else if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            err_set(e, ERR_IO, p, 0, -1,
+                    "exists and is not a directory: cannot hold the journal (use --state "
+                    "DIR)");
+            return -1;
+        }
+        *c = saved;
+        if (saved == '\0')
+            break;
+    }
+    return 0;
+}
+
+/* The state directory: state_dir, $XDG_STATE_HOME/thingpress or
+ * ~/.local/state/thingpress. */
+static int resolve_dir(char *out, size_t n, const char *state_dir, err *e)
+{
+    int w;
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (state_dir && *state_dir)
+        w = snprintf(out, n, "%s", state_dir);
+    else if (xdg && xdg[0] == '/') /* XDG: relative values are to be ignored */
+        w = snprintf(out, n, "%s/thingpress", xdg);
+    else if (home && *home)
+        w = snprintf(out, n, "%s/.local/state/thingpress", home);
+    else {
+        err_set(
+            e, ERR_USAGE, NULL, 0, -1,
+            "no state directory: HOME and XDG_STATE_HOME are unset (use --state DIR)");
+        return -1;
+    }
+    if (w < 0 || (size_t)w >= n) {
+        err_set(e, ERR_USAGE, NULL, 0, -1, "state directory path is too long");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- open / close ---- */
+
+static int exec_sql(journal *j, const char *sql, err *e)
+{
+    int rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        db_fail(j, rc, e);
+        return -1;
+    }
+    return 0;
+}
+
+static int pragma_int(journal *j, const char *sql, long long *v, err *e)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(j->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *v = sqlite3_column_int64(s, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK)
+        db_fail(j, rc, e);
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+typedef enum { DB_EMPTY, DB_OURS, DB_BAD } db_kind;
+
+/* What the open database is: empty (never initialised), a journal of a
+ * version we read, or something else (e set). */
+static int inspect(journal *j, db_kind *kind, err *e)
+{
+    long long app = 0, ver = 0, objects = 0;
+    if (pragma_int(j, "PRAGMA application_id", &app, e) ||
+        pragma_int(j, "PRAGMA user_version", &ver, e) ||
+        pragma_int(j, "SELECT count(*) FROM sqlite_master", &objects, e))
+        return -1;
+    if (app == APPLICATION_ID) {
+        if (ver > SCHEMA_VERSION) {
+            err_set(
+                e, ERR_FORMAT, j->db_path, 0, -1,
+                "journal schema version %lld is newer than this thingpress reads (%d): "
+                "upgrade thingpress or use another --state DIR",
+                ver, SCHEMA_VERSION);
+            *kind = DB_BAD;
+            return -1;
+        }
+        *kind = DB_OURS;
+        return 0;
+    }
+    if (app == 0 && ver == 0 && objects == 0) {
+        *kind = DB_EMPTY;
+        return 0;
+    }
+    err_set(e, ERR_FORMAT, j->db_path, 0, -1,
+            "not a thingpress journal (another application's database): move it away or "
+            "use another --state DIR");
+    *kind = DB_BAD;
+    return -1;
+}
+
+static int create_schema(journal *j, err *e)
+{
+    if (exec_sql(j, "BEGIN IMMEDIATE", e))
+        return -1;
+    db_kind kind;
+    /* another process may have created it since we looked */
+    if (inspect(j, &kind, e))
+        goto fail;
+    if (kind == DB_EMPTY) {
+        char pragmas[128];
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA application_id=%d; PRAGMA user_version=%d;", APPLICATION_ID,
+                 SCHEMA_VERSION);
+        if (exec_sql(j, schema, e) || exec_sql(j, pragmas, e))
+            goto fail;
+    }
+    if (exec_sql(j, "COMMIT", e))
+        goto fail;
+    return 0;
+fail:
+    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int open_db(journal **out, const char *state_dir, int create, err *e)
+{
+    *out = NULL;
+    journal *j = xcalloc(1, sizeof *j);
+    j->audit_fd = -1;
+    if (resolve_dir(j->dir, sizeof j->dir, state_dir, e))
+        goto fail;
+    /* room for every file name under it (reports/job-ID.json.tmp) */
+    if (strlen(j->dir) > sizeof j->dir - 64) {
+        err_set(e, ERR_USAGE, j->dir, 0, -1, "state directory path is too long");
+        goto fail;
+    }
+    snprintf(j->db_path, sizeof j->db_path, "%s/journal.db", j->dir);
+    struct stat sb;
+    if (create) {
+        if (make_dirs(j->dir, e))
+            goto fail;
+        /* owner-only, like the directory; SQLite gives -wal and -shm the
+         * database's mode */
+        int fd = open(j->db_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            fchmod(fd, 0600); /* past the umask */
+            close(fd);
+        } else if (errno != EEXIST) {
+            err_set(e, ERR_IO, j->db_path, 0, -1,
+                    "cannot create the journal: %s (check the permissions of %s)",
+                    strerror(errno), j->dir);
+            goto fail;
+        }
+    } else if (stat(j->db_path, &sb) != 0) {
+        err_set(e, ERR_IO, NULL, 0, -1,
+                "no journal in %s: nothing has been provisioned yet", j->dir);
+        goto fail;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOMUTEX;
+    if (create)
+        flags |= SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(j->db_path, &j->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (!j->db)
+            base_fatal("sqlite3_open_v2");
+        db_fail(j, rc, e);
+        goto fail;
+    }
+    sqlite3_busy_timeout(j->db, BUSY_TIMEOUT_MS);
+    db_kind kind;
+    if (inspect(j, &kind, e))
+        goto fail;
+    if (kind == DB_EMPTY && !create) {
+        err_set(e, ERR_IO, NULL, 0, -1,
+                "no journal in %s: nothing has been provisioned yet", j->dir);
+        goto fail;
+    }
+    if (create) {
+        /* WAL is a property of the file: set once, kept; harmless to repeat */
+        if (exec_sql(j, "PRAGMA journal_mode=WAL", e))
+            goto fail;
+        if (kind == DB_EMPTY && create_schema(j, e))
+            goto fail;
+    }
+    if (exec_sql(j, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", e))
+        goto fail;
+    *out = j;
+    return 0;
+fail:
+    jnl_close(j);
+    return -1;
+}
+
+int jnl_open(journal **out, const char *state_dir, err *e)
+{
+    return open_db(out, state_dir, 1, e);
+}
+
+int jnl_open_existing(journal **out, const char *state_dir, err *e)
+{
+    return open_db(out, state_dir, 0, e);
+}
+
+void jnl_close(journal *j)
+{
+    if (!j)
+        return;
+    if (j->db && !sqlite3_get_autocommit(j->db))
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(j->st[i]);
+    sqlite3_close(j->db);
+    if (j->audit_fd >= 0) {
+        if (j->audit_dirty)
+            fdatasync(j->audit_fd);
+        close(j->audit_fd);
+    }
+    free(j);
+}
+
+/* ---- transactions ---- */
+
+static int audit_sync(journal *j, err *e)
+{
+    if (j->audit_fd < 0 || !j->audit_dirty)
+        return 0;
+    if (fdatasync(j->audit_fd) != 0) {
+        err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot sync: %s",
+                strerror(errno));
+        return -1;
+    }
+    j->audit_dirty = 0;
+    return 0;
+}
+
+int jnl_begin(journal *j, err *e)
+{
+    if (!sqlite3_get_autocommit(j->db)) {
+        err_set(e, ERR_INTERNAL, j->db_path, 0, -1,
+                "jnl_begin inside an open transaction");
+        return -1;
+    }
+    sqlite3_stmt *s = stmt(j, S_BEGIN, e);
+    return s ? run(j, s, e) : -1;
+}
+
+int jnl_commit(journal *j, err *e)
+{
+    if (audit_sync(j, e)) {
+        jnl_rollback(j);
+        return -1;
+    }
+    if (sqlite3_get_autocommit(j->db))
+        return 0;
+    sqlite3_stmt *s = stmt(j, S_COMMIT, e);
+    if (!s || run(j, s, e)) {
+        jnl_rollback(j);
+        return -1;
+    }
+    return 0;
+}
+
+void jnl_rollback(journal *j)
+{
+    if (sqlite3_get_autocommit(j->db))
+        return;
+    sqlite3_stmt *s = stmt(j, S_ROLLBACK, NULL);
+    if (s)
+        run(j, s, NULL);
+}
+
+/* ---- jobs ---- */
+
+int jnl_job_open(journal *j, const char *file, const char *file_sha256, int phase,
+                 const char *batch_id, const char *identity, const char *endpoint,
+                 long long *job_id, int *resumed, err *e)
+{
+    *job_id = 0;
+    *resumed = 0;
+    if (!endpoint)
+        endpoint = "";
+    sqlite3_stmt *s = stmt(j, S_JOB_FIND, e);
+    if (!s)
+        return -1;
+    bind_text(s, 1, file_sha256);
+    bind_text(s, 2, identity);
+    bind_text(s, 3, endpoint);
+    int rc = sqlite3_step(s);
+    long long found = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_fail(j, rc, e);
+        return -1;
+    }
+    long long now = now_s();
+    if (found) {
+        if (!(s = stmt(j, S_JOB_TOUCH, e)))
+            return -1;
+        sqlite3_bind_int64(s, 1, found);
+        bind_text(s, 2, file);
+        sqlite3_bind_int64(s, 3, now);
+        if (run(j, s, e))
+            return -1;
+        *job_id = found;
+        *resumed = 1;
+        return 0;
+    }
+    if (!(s = stmt(j, S_JOB_INSERT, e)))
+        return -1;
+    bind_text(s, 1, file);
+    bind_text(s, 2, file_sha256);
+    sqlite3_bind_int(s, 3, phase);
+    bind_text(s, 4, batch_id ? batch_id : "");
+    bind_text(s, 5, identity);
+    bind_text(s, 6, endpoint);
+    sqlite3_bind_int64(s, 7, now);
+    if (run(j, s, e))
+        return -1;
+    *job_id = sqlite3_last_insert_rowid(j->db);
+    return 0;
+}
+
+static void job_row(sqlite3_stmt *s, jnl_job *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(s, 0);
+    col_copy(o->file, sizeof o->file, s, 1);
+    col_copy(o->file_sha256, sizeof o->file_sha256, s, 2);
+    o->phase = sqlite3_column_int(s, 3);
+    col_copy(o->batch_id, sizeof o->batch_id, s, 4);
+    col_copy(o->identity, sizeof o->identity, s, 5);
+    col_copy(o->endpoint, sizeof o->endpoint, s, 6);
+    o->status = (jnl_job_status)sqlite3_column_int(s, 7);
+    o->created = sqlite3_column_int64(s, 8);
+    o->updated = sqlite3_column_int64(s, 9);
+    o->total = (size_t)sqlite3_column_int64(s, 10);
+    o->done = (size_t)sqlite3_column_int64(s, 11);
+    o->failed = (size_t)sqlite3_column_int64(s, 12);
+    o->skipped = (size_t)sqlite3_column_int64(s, 13);
+}
+
+int jnl_job_get(journal *j, long long job_id, jnl_job *out, err *e)
+{
+    sqlite3_stmt *s = stmt(j, S_JOB_GET, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        job_row(s, out);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "no job %lld in the journal in %s ('thingpress status' lists the jobs)",
+                job_id, j->dir);
+        return -1;
+    }
+    if (rc != SQLITE_ROW) {
+        db_fail(j, rc, e);
+        return -1;
+    }
+    return 0;
+}
+
+int jnl_job_set_status(journal *j, long long job_id, jnl_job_status st, err *e)
+{
+    sqlite3_stmt *s = stmt(j, S_JOB_STATUS, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int(s, 2, (int)st);
+    sqlite3_bind_int64(s, 3, now_s());
+    if (run(j, s, e))
+        return -1;
+    if (sqlite3_changes(j->db) == 0) {
+        err_set(e, ERR_INTERNAL, j->db_path, 0, -1, "no job %lld in the journal", job_id);
+        return -1;
+    }
+    return 0;
+}
+
+int jnl_job_list(journal *j, jnl_job *out, size_t *n, err *e)
+{
+    size_t cap = *n;
+    *n = 0;
+    sqlite3_stmt *s = stmt(j, S_JOB_LIST, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, cap > INT64_MAX ? INT64_MAX : (sqlite3_int64)cap);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap)
+        job_row(s, &out[(*n)++]);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_fail(j, rc, e);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- items ---- */
+
+/* Translates a failed item write: an unknown job is the caller's mistake. */
+static int item_fail(journal *j, int rc, long long job_id, err *e)
+{
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        err_set(e, ERR_INTERNAL, j->db_path, 0, -1,
+                "no job %lld in the journal for this item", job_id);
+    else
+        db_fail(j, rc, e);
+    return -1;
+}
+
+int jnl_item_add(journal *j, long long job_id, size_t idx, const char *key,
+                 const char *fingerprint, jnl_status st, const char *error, err *e)
+{
+    sqlite3_stmt *s = stmt(j, S_ITEM_ADD, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
+    bind_text(s, 3, key ? key : "");
+    bind_text(s, 4, fingerprint ? fingerprint : "");
+    sqlite3_bind_int(s, 5, (int)st);
+    if (error && *error)
+        bind_text(s, 6, error);
+    else
+        sqlite3_bind_null(s, 6);
+    sqlite3_bind_int64(s, 7, now_s());
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : item_fail(j, rc, job_id, e);
+}
+
+int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_status st,
+                    int attempts, const char *error, const char *cert_arn,
+                    const char *thing_arn, err *e)
+{
+    sqlite3_stmt *s = stmt(j, S_ITEM_UPDATE, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)idx);
+    sqlite3_bind_int(s, 3, step);
+    sqlite3_bind_int(s, 4, (int)st);
+    sqlite3_bind_int(s, 5, attempts);
+    bind_text(s, 6, error); /* NULL binds NULL */
+    bind_text(s, 7, cert_arn);
+    bind_text(s, 8, thing_arn);
+    sqlite3_bind_int64(s, 9, now_s());
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return item_fail(j, rc, job_id, e);
+    if (sqlite3_changes(j->db) == 0) {
+        err_set(e, ERR_INTERNAL, j->db_path, 0, (long)idx,
+                "item %zu of job %lld is not in the journal (jnl_item_add first)", idx,
+                job_id);
+        return -1;
+    }
+    return 0;
+}
+
+int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, size_t *n,
+                    err *e)
+{
+    *steps = NULL;
+    *st = NULL;
+    *n = 0;
+    sqlite3_stmt *s = stmt(j, S_ITEM_STATES, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job_id);
+    /* one statement, one snapshot: rows come in idx order, gaps are filled */
+    int *sv = NULL;
+    jnl_status *tv = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sqlite3_int64 idx = sqlite3_column_int64(s, 0);
+        if (idx < 0 || (uint64_t)idx >= MAX_STATES) {
+            sqlite3_reset(s);
+            free(sv);
+            free(tv);
+            err_set(e, ERR_LIMIT, j->db_path, 0, -1,
+                    "job %lld has an item index out of range (%lld)", job_id,
+                    (long long)idx);
+            return -1;
+        }
+        size_t need = (size_t)idx + 1;
+        if (need > cap) {
+            size_t nc = cap ? cap : 1024;
+            while (nc < need)
+                nc *= 2;
+            sv = xrealloc(sv, nc * sizeof *sv);
+            tv = xrealloc(tv, nc * sizeof *tv);
+            cap = nc;
+        }
+        for (; len < (size_t)idx; len++) {
+            sv[len] = -1;
+            tv[len] = JNL_PENDING;
+        }
+        sv[idx] = sqlite3_column_int(s, 1);
+        tv[idx] = (jnl_status)sqlite3_column_int(s, 2);
+        len = need;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        free(sv);
+        free(tv);
+        db_fail(j, rc, e);
+        return -1;
+    }
+    *steps = sv;
+    *st = tv;
+    *n = len;
+    return 0;
+}
+
+static void item_row(sqlite3_stmt *s, jnl_item *o)
+{
+    memset(o, 0, sizeof *o);
+    o->idx = (size_t)sqlite3_column_int64(s, 0);
+    col_copy(o->key, sizeof o->key, s, 1);
+    col_copy(o->fingerprint, sizeof o->fingerprint, s, 2);
+    o->step = sqlite3_column_int(s, 3);
+    o->status = (jnl_status)sqlite3_column_int(s, 4);
+    o->attempts = sqlite3_column_int(s, 5);
+    col_copy(o->error, sizeof o->error, s, 6);
+    col_copy(o->cert_arn, sizeof o->cert_arn, s, 7);
+    col_copy(o->thing_arn, sizeof o->thing_arn, s, 8);
+    o->updated = sqlite3_column_int64(s, 9);
+}
+
+/* Binds the item list query; limit -1 = no limit. */
+static sqlite3_stmt *item_query(journal *j, long long job_id, int filter,
+                                sqlite3_int64 limit, sqlite3_int64 offset, err *e)
+{
+    sqlite3_stmt *s = stmt(j, S_ITEM_LIST, e);
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_int(s, 2, filter);
+    sqlite3_bind_int64(s, 3, limit);
+    sqlite3_bind_int64(s, 4, offset);
+    return s;
+}
+
+int jnl_item_list(journal *j, long long job_id, int status_filter, size_t offset,
+                  jnl_item *out, size_t *n, err *e)
+{
+    size_t cap = *n;
+    *n = 0;
+    if (cap == 0)
+        return 0;
+    sqlite3_stmt *s = item_query(
+        j, job_id, status_filter, cap > INT64_MAX ? INT64_MAX : (sqlite3_int64)cap,
+        offset > INT64_MAX ? INT64_MAX : (sqlite3_int64)offset, e);
+    if (!s)
+        return -1;
+    int rc = SQLITE_DONE;
+    while (*n < cap && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        item_row(s, &out[(*n)++]);
+    if (*n == cap)
+        rc = SQLITE_DONE;
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        db_fail(j, rc, e);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- audit log ---- */
+
+/* "2024-05-01T12:34:56.789Z" */
+static void iso_time_ms(char *out, size_t n)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int jnl_audit(journal *j, long long job_id, const char *json, err *e)
+{
+    const char *a = json ? json : "";
+    size_t len = strlen(a);
+    while (len && (a[len - 1] == ' ' || a[len - 1] == '\n' || a[len - 1] == '\r' ||
+                   a[len - 1] == '\t'))
+        len--;
+    while (len && (*a == ' ' || *a == '\n' || *a == '\r' || *a == '\t')) {
+        a++;
+        len--;
+    }
+    if (len < 2 || a[0] != '{' || a[len - 1] != '}') {
+        err_set(e, ERR_INTERNAL, j->dir, 0, -1,
+                "audit.jsonl: an audit record must be a JSON object");
+        return -1;
+    }
+    if (j->audit_fd < 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
+        j->audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (j->audit_fd < 0) {
+            err_set(e, ERR_IO, path, 0, -1, "cannot open the audit log: %s",
+                    strerror(errno));
+            return -1;
+        }
+    }
+    char tbuf[40];
+    iso_time_ms(tbuf, sizeof tbuf);
+    buf b = BUF_INIT;
+    buf_reserve(&b, len + 64);
+    buf_printf(&b, "{\"time\":\"%s\",\"job\":", tbuf);
+    if (job_id > 0)
+        buf_printf(&b, "%lld", job_id);
+    else
+        buf_puts(&b, "null");
+    /* the rest of the object: its members, if any, after a comma */
+    const char *body = a + 1;
+    size_t blen = len - 1; /* includes the closing brace */
+    size_t k = 0;
+    while (k < blen &&
+           (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r'))
+        k++;
+    if (body[k] != '}')
+        buf_putc(&b, ',');
+    size_t start = b.len;
+    buf_append(&b, body, blen);
+    /* one record, one line: raw line breaks (only legal between tokens) go */
+    for (size_t i = start; i < b.len; i++)
+        if (b.data[i] == '\n' || b.data[i] == '\r')
+            b.data[i] = ' ';
+    buf_putc(&b, '\n');
+    int rc = write_all(j->audit_fd, b.data, b.len);
+    buf_free(&b);
+    if (rc) {
+        err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot write: %s",
+                strerror(errno));
+        return -1;
+    }
+    j->audit_dirty = 1;
+    return 0;
+}
+
+/* ---- reports ---- */
+
+/* Appends one RFC 4180 field: quoted when it holds a comma, a quote or a
+ * line break, with quotes doubled. */
+static void csv_field(buf *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        buf_puts(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            buf_putc(b, '"');
+        buf_putc(b, *s);
+    }
+    buf_putc(b, '"');
+}
+
+static void iso_time_s(char *out, size_t n, long long t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Opens path.tmp for writing (mode 0600). */
+static FILE *open_tmp(const char *tmp, err *e)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        err_set(e, ERR_IO, tmp, 0, -1, "cannot write the report: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    return f;
+}
+
+/* Flushes, syncs and closes f, then renames tmp to path. */
+static int finish_tmp(FILE *f, const char *tmp, const char *path, err *e)
+{
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+    int saved = errno;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        err_set(e, ERR_IO, tmp, 0, -1, "cannot write the report: %s",
+                strerror(saved ? saved : errno));
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        err_set(e, ERR_IO, path, 0, -1, "cannot write the report: %s", strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* A JSON string of s; bytes that are not UTF-8 (a file path may hold any)
+ * become '?', so a report is always written. */
+static json_t *jstr(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    char *c = xstrdup(s);
+    for (char *p = c; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = json_string(c);
+    free(c);
+    if (!v)
+        base_fatal("json_string");
+    return v;
+}
+
+static void set(json_t *o, const char *k, json_t *v)
+{
+    if (!v || json_object_set_new(o, k, v))
+        base_fatal("json_object_set_new");
+}
+
+/* A JSON string, or null when s is empty. */
+static json_t *jopt(const char *s)
+{
+    return *s ? jstr(s) : json_null();
+}
+
+static json_t *job_json(const jnl_job *jb)
+{
+    char created[32], updated[32];
+    iso_time_s(created, sizeof created, jb->created);
+    iso_time_s(updated, sizeof updated, jb->updated);
+    json_t *identity = json_loads(jb->identity, 0, NULL);
+    json_t *o = json_object(), *counts = json_object();
+    if (!o || !counts)
+        base_fatal("json_object");
+    set(o, "job", json_integer(jb->id));
+    set(o, "file", jstr(jb->file));
+    set(o, "file_sha256", jstr(jb->file_sha256));
+    set(o, "phase", json_integer(jb->phase));
+    set(o, "batch_id", jopt(jb->batch_id));
+    set(o, "endpoint", jopt(jb->endpoint));
+    set(o, "identity", identity ? identity : jstr(jb->identity));
+    set(o, "status", jstr(jnl_job_status_name(jb->status)));
+    set(o, "created", jstr(created));
+    set(o, "updated", jstr(updated));
+    set(counts, "total", json_integer((json_int_t)jb->total));
+    set(counts, "done", json_integer((json_int_t)jb->done));
+    set(counts, "failed", json_integer((json_int_t)jb->failed));
+    set(counts, "skipped", json_integer((json_int_t)jb->skipped));
+    set(counts, "pending",
+        json_integer((json_int_t)(jb->total - jb->done - jb->failed - jb->skipped)));
+    set(o, "counts", counts);
+    return o;
+}
+
+static json_t *item_json(const jnl_item *it)
+{
+    char updated[32];
+    iso_time_s(updated, sizeof updated, it->updated);
+    json_t *o = json_object();
+    if (!o)
+        base_fatal("json_object");
+    set(o, "idx", json_integer((json_int_t)it->idx));
+    set(o, "key", jstr(it->key));
+    set(o, "fingerprint", jstr(it->fingerprint));
+    set(o, "status", jstr(jnl_status_name(it->status)));
+    set(o, "error", jopt(it->error));
+    set(o, "step", json_integer(it->step));
+    set(o, "attempts", json_integer(it->attempts));
+    set(o, "cert_arn", jopt(it->cert_arn));
+    set(o, "thing_arn", jopt(it->thing_arn));
+    set(o, "updated", jstr(updated));
+    return o;
+}
+
+/* Appends v compactly and drops it. */
+static void dump_take(json_t *v, buf *out)
+{
+    char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (!t)
+        base_fatal("json_dumps");
+    buf_puts(out, t);
+    free(t);
+}
+
+void jnl_job_json(const jnl_job *jb, buf *out)
+{
+    dump_take(job_json(jb), out);
+}
+
+void jnl_item_json(const jnl_item *it, buf *out)
+{
+    dump_take(item_json(it), out);
+}
+
+int jnl_report(journal *j, long long job_id, char *csv_path, size_t n, err *e)
+{
+    jnl_job jb;
+    char dir[PATH_MAX], csv[PATH_MAX], csv_tmp[PATH_MAX], js[PATH_MAX], js_tmp[PATH_MAX];
+    FILE *fc = NULL, *fj = NULL;
+    json_t *head = NULL;
+    char *head_text = NULL;
+    buf line = BUF_INIT;
+    int rc = -1;
+
+    if (n)
+        csv_path[0] = '\0';
+    if (jnl_job_get(j, job_id, &jb, e))
+        return -1;
+    /* jnl_open left room for these names */
+    snprintf(dir, sizeof dir, "%s/reports", j->dir);
+    size_t w = (size_t)snprintf(csv, sizeof csv, "%s/job-%lld.csv", dir, job_id);
+    snprintf(csv_tmp, sizeof csv_tmp, "%s.tmp", csv);
+    snprintf(js, sizeof js, "%s/job-%lld.json", dir, job_id);
+    snprintf(js_tmp, sizeof js_tmp, "%s.tmp", js);
+    if (w >= n) {
+        err_set(e, ERR_INTERNAL, csv, 0, -1,
+                "report path does not fit the caller's buffer");
+        return -1;
+    }
+    if (make_dirs(dir, e))
+        return -1;
+    if (!(fc = open_tmp(csv_tmp, e)) || !(fj = open_tmp(js_tmp, e)))
+        goto out;
+
+    head = job_json(&jb);
+    head_text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!head_text)
+        base_fatal("json_dumps");
+    /* the job's members as Jansson wrote them, then "items" streamed one
+     * object per line (a job may have many failures) */
+    char *close_brace = strrchr(head_text, '}');
+    while (close_brace > head_text && strchr(" \n", close_brace[-1]))
+        close_brace--;
+    fwrite(head_text, 1, (size_t)(close_brace - head_text), fj);
+    fputs(",\n  \"items\": [", fj);
+    fputs("idx,key,fingerprint,status,error\r\n", fc);
+
+    sqlite3_stmt *s = item_query(j, job_id, JNL_FILTER_PROBLEMS, -1, 0, e);
+    if (!s)
+        goto out;
+    int step_rc, first = 1;
+    while ((step_rc = sqlite3_step(s)) == SQLITE_ROW) {
+        jnl_item it;
+        item_row(s, &it);
+        buf_reset(&line);
+        buf_printf(&line, "%zu,", it.idx);
+        csv_field(&line, it.key);
+        buf_putc(&line, ',');
+        csv_field(&line, it.fingerprint);
+        buf_printf(&line, ",%s,", jnl_status_name(it.status));
+        csv_field(&line, it.error);
+        buf_puts(&line, "\r\n");
+        fwrite(line.data, 1, line.len, fc);
+
+        buf_reset(&line);
+        buf_puts(&line, first ? "\n    " : ",\n    ");
+        jnl_item_json(&it, &line);
+        fwrite(line.data, 1, line.len, fj);
+        first = 0;
+    }
+    sqlite3_reset(s);
+    if (step_rc != SQLITE_DONE) {
+        db_fail(j, step_rc, e);
+        goto out;
+    }
+    fputs(first ? "]\n}\n" : "\n  ]\n}\n", fj);
+    FILE *c = fc, *jf = fj;
+    fc = fj = NULL;
+    if (finish_tmp(c, csv_tmp, csv, e)) {
+        fclose(jf);
+        unlink(js_tmp);
+        goto out;
+    }
+    if (finish_tmp(jf, js_tmp, js, e))
+        goto out;
+    snprintf(csv_path, n, "%s", csv);
+    rc = 0;
+out:
+    if (fc) {
+        fclose(fc);
+        unlink(csv_tmp);
+    }
+    if (fj) {
+        fclose(fj);
+        unlink(js_tmp);
+    }
+    buf_free(&line);
+    free(head_text);
+    json_decref(head);
+    return rc;
+}

@@ -1,0 +1,261 @@
+/* The client's life cycle and configuration checks, and the result helpers
+ * (see client.h). The transport is in http.c, the operations in ops.c. */
+#include "iot/client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "base/xalloc.h"
+#include "iot/http.h"
+
+int iot_global_init(err *e)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot initialise libcurl: %s",
+                curl_easy_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void iot_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? xstrdup(s) : NULL;
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Splits cfg->endpoint_url into the base URL, base path and Host header. */
+static int parse_endpoint(iot_client *c, const char *url, err *e)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL,
+         *query = NULL, *frag = NULL;
+    int rc = -1;
+
+    if (!u)
+        base_fatal("curl_url");
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host ||
+        (strcasecmp(scheme, "http") && strcasecmp(scheme, "https"))) {
+        /* Not echoed when it has a user part: that could hold a secret. */
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "endpoint URL '%s' is not http(s)://HOST[:PORT]; set --endpoint-url or "
+                "AWS_ENDPOINT_URL_IOT to e.g. https://iot.eu-west-1.amazonaws.com",
+                strchr(url, '@') ? "..." : url);
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "the endpoint URL has a user, query or fragment part; give only "
+                "http(s)://HOST[:PORT][/PATH]");
+        goto out;
+    }
+    curl_url_get(u, CURLUPART_PORT, &port, 0); /* only when given explicitly */
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+
+    for (char *p = scheme; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    int default_port = port && ((!strcmp(scheme, "http") && !strcmp(port, "80")) ||
+                                (!strcmp(scheme, "https") && !strcmp(port, "443")));
+    buf b = BUF_INIT;
+    buf_puts(&b, host);
+    if (port && !default_port)
+        buf_printf(&b, ":%s", port);
+    c->host = buf_take(&b, NULL);
+
+    size_t plen = path ? strlen(path) : 0;
+    while (plen && path[plen - 1] == '/')
+        plen--;
+    c->base_path = xstrndup(path ? path : "", plen);
+    buf_printf(&b, "%s://%s%s", scheme, c->host, c->base_path);
+    c->base_url = buf_take(&b, NULL);
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(user);
+    curl_free(query);
+    curl_free(frag);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static int check_credentials(const char *access_key, const char *secret_key, err *e)
+{
+    if (!access_key || !*access_key || !secret_key || !*secret_key) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "no AWS credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or choose a profile with --profile / AWS_PROFILE");
+        return -1;
+    }
+    return 0;
+}
+
+int iot_client_new(iot_client **out, const iot_config *cfg, err *e)
+{
+    iot_client *c = NULL;
+
+    *out = NULL;
+    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "no endpoint URL; set --endpoint-url or AWS_ENDPOINT_URL_IOT");
+        return -1;
+    }
+    if (!cfg->region || !*cfg->region) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "no AWS region; set --region, AWS_REGION or region in ~/.aws/config");
+        return -1;
+    }
+    if (check_credentials(cfg->access_key, cfg->secret_key, e) < 0)
+        return -1;
+    if (cfg->ca_bundle && *cfg->ca_bundle && access(cfg->ca_bundle, R_OK) != 0) {
+        err_set(e, ERR_IO, cfg->ca_bundle, 0, -1,
+                "cannot read the CA bundle (%s); fix AWS_CA_BUNDLE", strerror(errno));
+        return -1;
+    }
+    if (cfg->connect_timeout_ms < 0 || cfg->timeout_ms < 0) {
+        err_set(e, ERR_USAGE, NULL, 0, -1, "timeouts must be positive milliseconds");
+        return -1;
+    }
+
+    c = xcalloc(1, sizeof *c);
+    if (parse_endpoint(c, cfg->endpoint_url, e) < 0)
+        goto fail;
+    c->region = xstrdup(cfg->region);
+    c->signing_name =
+        xstrdup(cfg->signing_name && *cfg->signing_name ? cfg->signing_name : "iot");
+    c->ca_bundle = dup_or_null(cfg->ca_bundle);
+    c->user_agent =
+        xstrdup(cfg->user_agent && *cfg->user_agent ? cfg->user_agent : "thingpress");
+    c->access_key = xstrdup(cfg->access_key);
+    c->secret_key = xstrdup(cfg->secret_key);
+    c->session_token = dup_or_null(cfg->session_token);
+    c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms
+                                                    : IOT_DEFAULT_CONNECT_TIMEOUT_MS;
+    c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : IOT_DEFAULT_TIMEOUT_MS;
+    c->cancel = cfg->cancel;
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        err_set(e, ERR_INTERNAL, NULL, 0, -1,
+                "cannot create a libcurl handle (out of memory or TLS init failed)");
+        goto fail;
+    }
+    iot_http_init_handle(c);
+    *out = c;
+    return 0;
+fail:
+    iot_client_free(c);
+    return -1;
+}
+
+void iot_client_free(iot_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    free(c->base_url);
+    free(c->base_path);
+    free(c->host);
+    free(c->region);
+    free(c->signing_name);
+    free(c->ca_bundle);
+    free(c->user_agent);
+    wipe_free(c->access_key);
+    wipe_free(c->secret_key);
+    wipe_free(c->session_token);
+    buf_free(&c->resp);
+    free(c);
+}
+
+int iot_client_set_credentials(iot_client *c, const char *access_key,
+                               const char *secret_key, const char *session_token, err *e)
+{
+    if (check_credentials(access_key, secret_key, e) < 0)
+        return -1;
+    wipe_free(c->access_key);
+    wipe_free(c->secret_key);
+    wipe_free(c->session_token);
+    c->access_key = xstrdup(access_key);
+    c->secret_key = xstrdup(secret_key);
+    c->session_token = dup_or_null(session_token);
+    return 0;
+}
+
+const char *iot_client_endpoint(const iot_client *c)
+{
+    return c->base_url;
+}
+
+const char *iot_class_name(iot_class c)
+{
+    switch (c) {
+    case IOT_OK:
+        return "ok";
+    case IOT_RETRY_THROTTLE:
+        return "throttled";
+    case IOT_RETRY_SERVER:
+        return "server-error";
+    case IOT_RETRY_TRANSPORT:
+        return "transport-error";
+    case IOT_TERMINAL:
+        return "terminal";
+    case IOT_CANCELLED:
+        return "cancelled";
+    }
+    return "?";
+}
+
+int iot_class_retryable(iot_class c)
+{
+    return c == IOT_RETRY_THROTTLE || c == IOT_RETRY_SERVER || c == IOT_RETRY_TRANSPORT;
+}
+
+const char *iot_result_format(const iot_result *r, char *out, size_t n)
+{
+    buf b = BUF_INIT;
+
+    if (!n)
+        return out;
+    buf_printf(&b, "%s: ", r->op ? r->op : "call");
+    if (r->cls == IOT_OK) {
+        buf_printf(&b, "HTTP %ld", r->status);
+    } else if (r->status) {
+        buf_printf(&b, "HTTP %ld", r->status);
+        if (r->code[0])
+            buf_printf(&b, " %s", r->code);
+        if (r->message[0])
+            buf_printf(&b, ": %s", r->message);
+        if (r->resource_id[0])
+            buf_printf(&b, " (resourceId %s)", r->resource_id);
+    } else {
+        buf_printf(&b, "%s", r->message[0] ? r->message : iot_class_name(r->cls));
+    }
+    snprintf(out, n, "%s", b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
