@@ -322,7 +322,7 @@ int cmd_provision(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     int tty = isatty(fileno(stderr));
-    double last = 0;
+    double last = rate_now(); /* the first line once there is something to say */
     eng_snapshot s;
     int cancelled = 0;
     for (;;) {
