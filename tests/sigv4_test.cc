@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -853,6 +854,30 @@ TEST(Sigv4Verify, S3PathsAreNotEncodedTwice)
     r.headers.emplace_back("Authorization", authz);
     std::string why;
     EXPECT_EQ(SIGV4_OK, check(r, &why, "us-east-1", kNow, "s3")) << why;
+}
+
+// Any thread, no shared state: workers sign while the endpoint verifies.
+TEST(Sigv4Verify, ConcurrentSignAndVerify)
+{
+    Signed ref = make_signed(kNow);
+    std::vector<std::thread> ts;
+    std::vector<int> good(8, 0);
+    for (int t = 0; t < 8; t++) {
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < 300; i++) {
+                Signed s = make_signed(kNow);
+                View v(s.r);
+                if (s.authz == ref.authz &&
+                    sigv4_verify(&v.req, "us-east-1", "iot", kNow, secret_lookup, &g_keys,
+                                 nullptr, 0) == SIGV4_OK)
+                    good[t]++;
+            }
+        });
+    }
+    for (auto &t : ts)
+        t.join();
+    for (int t = 0; t < 8; t++)
+        EXPECT_EQ(300, good[t]);
 }
 
 // ---------------------------------------------------------------------------
