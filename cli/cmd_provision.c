@@ -259,6 +259,7 @@ int cmd_provision(int argc, char **argv)
     if (!local && !creds_configured(&co, what, sizeof what))
         local = 1;
     char local_url[64], local_akid[] = "AKIDLOCALENDPOINT", local_secret[48];
+    char local_registry[1200] = "";
     if (local) {
         if (mkdirs(state_dir)) {
             cli_error("%s: cannot create the state directory: %s", state_dir,
@@ -284,6 +285,7 @@ int cmd_provision(int argc, char **argv)
             goto out;
         }
         snprintf(local_url, sizeof local_url, "http://127.0.0.1:%d", port);
+        snprintf(local_registry, sizeof local_registry, "local endpoint %s", db);
         fprintf(stderr,
                 "thingpress: no AWS account configured: using the local endpoint %s "
                 "(state in %s)\n",
@@ -308,6 +310,7 @@ int cmd_provision(int argc, char **argv)
         .ca_bundle = cr.ca_bundle,
         .account = account,
         .state_dir = state_dir,
+        .registry = local ? local_registry : NULL,
         .workers = workers,
         .dry_run = dry_run,
     };
@@ -400,7 +403,8 @@ int cmd_provision(int argc, char **argv)
             printf("  report: %s\n", s.report);
         if (s.state == ENG_CANCELLED)
             printf("  interrupted: run the same command again to resume\n");
-        rc = s.state == ENG_DONE ? EXIT_GOOD : EXIT_ITEMS;
+        /* skipped items are invalid ones: the file was not all good */
+        rc = s.state == ENG_DONE && !s.skipped ? EXIT_GOOD : EXIT_ITEMS;
     }
     }
 out:

@@ -225,7 +225,7 @@ enum { MAX_EVENTS = 256 };
 struct eng {
     /* configuration (owned copies) */
     char *file, *endpoint_url, *region, *access_key, *secret_key, *session_token,
-        *ca_bundle, *state_dir;
+        *ca_bundle, *state_dir, *registry;
     jobcfg cfg;
     int n_workers, dry_run, max_attempts;
     char account[32];
@@ -254,6 +254,8 @@ struct eng {
     atomic_ullong calls, retries, throttles;
     atomic_size_t counts[ENG_N_COUNTS];
     atomic_size_t done, failed, skipped;
+    atomic_int unreachable_run; /* transport failures in a row, all workers */
+    atomic_int unreachable;     /* the breaker tripped: the job stopped */
 };
 
 static char *dup_or_null(const char *s)
@@ -552,6 +554,24 @@ static int run_step(worker *w, work *it, const step *s, step_out *o, int *attemp
         buf_putc(&a, '}');
         audit(g, &a);
 
+        if (c == IOT_RETRY_TRANSPORT) {
+            /* An endpoint that stopped answering: rather than every item
+             * grinding through its retries and failing, stop the job with
+             * the items pending, resumable once the endpoint is back. */
+            if (atomic_fetch_add(&g->unreachable_run, 1) + 1 >= 3 * g->n_workers + 20 &&
+                !atomic_exchange(&g->unreachable, 1)) {
+                char raw[IOT_MSG_MAX + 200];
+                iot_result_format(&res, raw, sizeof raw);
+                set_message(g,
+                            "the endpoint stopped answering (%s); the job stopped with "
+                            "its items pending: run the same command again to resume",
+                            raw);
+                atomic_store(&g->cancel, 1);
+                q_close(&g->work_q);
+            }
+        } else if (c != IOT_CANCELLED) {
+            atomic_store(&g->unreachable_run, 0);
+        }
         if (ok) {
             rate_ok(g->rates[op]);
             o->already = c != IOT_OK;
@@ -1074,21 +1094,15 @@ static void finish(eng *g, eng_state s)
     pthread_mutex_unlock(&g->mu);
 }
 
-/* Which registry a job writes to, for job identity: the endpoint, with the
- * port left out on loopback (the embedded endpoint takes a new port each run
- * but keeps its state), and the account when known. */
+/* Which registry a job writes to, for job identity: the caller's name for it
+ * (the embedded endpoint), else the endpoint URL; plus the account when
+ * known. */
 static void endpoint_key(eng *g, char *out, size_t n)
 {
-    const char *u = g->endpoint_url ? g->endpoint_url : "";
-    const char *host = strstr(u, "://");
-    host = host ? host + 3 : u;
-    size_t hl = strcspn(host, ":/");
-    int loopback = (hl >= 4 && !strncmp(host, "127.", 4)) ||
-                   (hl == 9 && !strncmp(host, "localhost", 9));
-    if (loopback)
-        snprintf(out, n, "%.*s%.*s", (int)(host - u), u, (int)hl, host);
-    else
-        snprintf(out, n, "%s", u);
+    snprintf(out, n, "%s",
+             g->registry       ? g->registry
+             : g->endpoint_url ? g->endpoint_url
+                               : "");
     if (g->account[0]) {
         size_t k = strlen(out);
         snprintf(out + k, n - k, " account %s", g->account);
@@ -1217,7 +1231,10 @@ static void *engine_main(void *arg)
     pthread_join(g->journal_tid, NULL);
 
     jnl_job_status js;
-    if (atomic_load(&g->cancel)) {
+    if (atomic_load(&g->unreachable)) {
+        final = ENG_ERROR;
+        js = JOB_RUNNING; /* interrupted: resumable */
+    } else if (atomic_load(&g->cancel)) {
         final = ENG_CANCELLED;
         js = JOB_CANCELLED;
     } else if (atomic_load(&g->failed) || started == 0) {
@@ -1266,6 +1283,7 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->session_token = dup_or_null(o->session_token);
     g->ca_bundle = dup_or_null(o->ca_bundle);
     g->state_dir = dup_or_null(o->state_dir ? o->state_dir : o->cfg->state_dir);
+    g->registry = dup_or_null(o->registry);
     if (o->account)
         snprintf(g->account, sizeof g->account, "%s", o->account);
     /* a private copy of the configuration */
@@ -1400,5 +1418,6 @@ void eng_free(eng *g)
     free(g->session_token);
     free(g->ca_bundle);
     free(g->state_dir);
+    free(g->registry);
     free(g);
 }

@@ -52,6 +52,10 @@ typedef struct eng_opts {
     const char *ca_bundle;
     const char *account; /* known account id, or NULL: learned in pre-flight */
     const char *state_dir;
+    /* Which registry the job writes to, for job identity (resume); NULL =
+     * the endpoint URL and account. The embedded local endpoint, whose port
+     * changes every run, passes something stable such as its database. */
+    const char *registry;
     int workers;      /* 0 = default (32) */
     int dry_run;      /* validate + pre-flight only */
     int max_attempts; /* per call, for 5xx/transport errors; 0 = 10 */
