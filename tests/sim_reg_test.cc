@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include <atomic>
+#include <cstring>
 #include <set>
 #include <string>
 #include <thread>
