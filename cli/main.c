@@ -3,16 +3,21 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
 
 static const char usage[] = "usage: thingpress COMMAND [options]\n"
                             "\n"
                             "Commands:\n"
+                            "  console [FILE]         the full-screen operator console "
+                            "(also: no command on a terminal)\n"
                             "  validate FILE [opts]   parse and validate a vendor or "
                             "device-infos file (no network)\n"
                             "  provision FILE [opts]  run a job headless; progress on "
                             "stderr\n"
+                            "  watch DIR [opts]       hot folder: provision each new "
+                            "file once\n"
                             "  sim [opts]             the local AWS IoT endpoint, in the "
                             "foreground\n"
                             "  status [JOB] [opts]    jobs and item outcomes from the "
@@ -32,6 +37,8 @@ void cli_error(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+    if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return cmd_console(argc, argv);
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_REJECTED;
@@ -49,6 +56,10 @@ int main(int argc, char **argv)
         return cmd_provision(argc - 1, argv + 1);
     if (!strcmp(cmd, "status"))
         return cmd_status(argc - 1, argv + 1);
+    if (!strcmp(cmd, "console"))
+        return cmd_console(argc - 1, argv + 1);
+    if (!strcmp(cmd, "watch"))
+        return cmd_watch(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'thingpress --help')", cmd);
     return EXIT_REJECTED;
 }

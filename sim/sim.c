@@ -579,3 +579,46 @@ void sim_stop(sim *s)
     }
     free(s);
 }
+
+/* ---- the samples' resources ---- */
+
+int sim_seed_samples(sim *s, err *e)
+{
+    /* testdata/misc/test-policy-basic.json, as a JSON string */
+    static const char policy[] =
+        "{\"policyDocument\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{"
+        "\\\"Effect\\\":\\\"Allow\\\",\\\"Action\\\":[\\\"iot:Connect\\\"],"
+        "\\\"Resource\\\":[\\\"arn:aws:iot:us-east-1:*:client/"
+        "${iot:Connection.Thing.ThingName}\\\"]},{\\\"Effect\\\":\\\"Allow\\\","
+        "\\\"Action\\\":[\\\"iot:Publish\\\",\\\"iot:Receive\\\"],\\\"Resource\\\":["
+        "\\\"arn:aws:iot:us-east-1:*:topic/topic_prefix*\\\"]}]}\"}";
+    static const struct {
+        route_op op;
+        const char *label;
+        const char *body;
+    } seeds[] = {
+        {ROUTE_CREATE_POLICY, "BasicTestPolicy", policy},
+        {ROUTE_CREATE_THING_GROUP, "BasicTestGroup", "{}"},
+        {ROUTE_CREATE_THING_TYPE, "BasicTestType", "{}"},
+    };
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        reg_req q = {.op = seeds[i].op,
+                     .label = seeds[i].label,
+                     .body = seeds[i].body,
+                     .body_len = strlen(seeds[i].body)};
+        reg_reply rp;
+        reg_reply_init(&rp);
+        reg_do(s->r, &q, &rp);
+        int ok =
+            rp.status == 200 || (rp.status == 409 && rp.error &&
+                                 !strcmp(rp.error, "ResourceAlreadyExistsException"));
+        if (!ok)
+            err_set(e, ERR_INTERNAL, seeds[i].label, 0, -1,
+                    "cannot create the sample resource: %s %s", rp.error ? rp.error : "",
+                    rp.body.data ? rp.body.data : "");
+        reg_reply_free(&rp);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}

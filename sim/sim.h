@@ -67,6 +67,13 @@ void sim_counts(const sim *s, unsigned long long *served, unsigned long long *re
 /* Stops serving (open connections are closed), closes the state; NULL-safe. */
 void sim_stop(sim *s);
 
+/* Creates the bundled samples' resources if missing: the policy
+ * BasicTestPolicy, the thing group BasicTestGroup and the thing type
+ * BasicTestType, so the sample files run end to end on a fresh local
+ * endpoint (the console's embedded default). Existing ones are kept.
+ * Returns 0 or -1 with e set. */
+int sim_seed_samples(sim *s, err *e);
+
 /* Parses "AKID:SECRET" (split at the first ':'), or "@FILE" holding that on
  * its first line, into caller-owned strings. Returns 0 or -1 with e set. The
  * message never contains the secret. */

@@ -84,6 +84,7 @@ ok() { # ok ARGS...: the call must succeed; its output is in $OUT
     checks=$((checks + 1))
     if ! OUT=$(awscli "$@" 2>"$TMP/err"); then
         fail "aws iot $*: $(tr '\n' ' ' <"$TMP/err")"
+        kill -0 "$SIM_PID" 2>/dev/null || { echo "thingpress sim died: $(cat "$TMP/sim.err")" >&2; exit 1; }
         OUT='{}'
         return 1
     fi
@@ -104,6 +105,7 @@ expect_err() {
     fi
     if ! grep -q "An error occurred ($code)" "$TMP/err"; then
         fail "aws iot $*: expected $code, got: $(tr '\n' ' ' <"$TMP/err")"
+        kill -0 "$SIM_PID" 2>/dev/null || { echo "thingpress sim died: $(cat "$TMP/sim.err")" >&2; exit 1; }
         return 1
     fi
     eq "aws iot $*: logged status" "$status" "$(last_log | j d[\"status\"])"
@@ -364,7 +366,7 @@ eq "after restart: policies" 10 "$(echo "$OUT" | j 'len(d["policies"])')"
 expect_err CertificateStateException 406 update-certificate --certificate-id "$CERT2_ID" --new-status ACTIVE
 # a second sim on the same state file is refused
 checks=$((checks + 1))
-if "$TP" sim --listen 127.0.0.1:0 --db "$TMP/state.db" >"$TMP/second.out" 2>"$TMP/second.err"; then
+if timeout 10 "$TP" sim --listen 127.0.0.1:0 --db "$TMP/state.db" >"$TMP/second.out" 2>"$TMP/second.err"; then
     fail "a second sim on the same --db started"
 else
     grep -q "in use by another process" "$TMP/second.err" || fail "second sim: $(cat "$TMP/second.err")"
@@ -427,4 +429,5 @@ grep -q "127.0.0.1 only" "$TMP/err" || fail "--listen 0.0.0.0: $(cat "$TMP/err")
 "$TP" sim --account 12 >/dev/null 2>"$TMP/err" && fail "--account 12 accepted"
 
 echo "sim_awscli_test: $checks checks, $fails failed"
+[ "$fails" -eq 0 ] || { echo "--- last sim stderr:"; cat "$TMP/sim.err"; }
 [ "$fails" -eq 0 ]

@@ -1,0 +1,271 @@
+#include "cli/provctx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cmd.h"
+#include "cli/jobopts.h"
+#include "iot/client.h"
+
+const char provctx_help[] =
+    "  --skip-invalid        provision the valid items of a file that has invalid ones\n"
+    "  --endpoint-url URL    AWS IoT endpoint (default: from the AWS configuration)\n"
+    "  --region R, --profile P, --ca-bundle FILE\n"
+    "  --local               use the embedded local endpoint even if AWS is configured\n"
+    "  --account ID          the account id (else learned in the pre-flight)\n"
+    "  --state DIR           journal, audit log and reports (default\n"
+    "                        $XDG_STATE_HOME/thingpress)\n"
+    "  --workers N           concurrent calls (default 32)\n"
+    "  --rate OP=TPS         starting rate of an operation (adapts to throttling)\n";
+
+void provctx_init(provctx *p)
+{
+    memset(p, 0, sizeof *p);
+    jobcfg_init(&p->cfg);
+}
+
+void provctx_free(provctx *p)
+{
+    sim_stop(p->sm);
+    p->sm = NULL;
+    creds_free(&p->cr);
+    jobcfg_free(&p->cfg);
+}
+
+int provctx_preload(provctx *p, int argc, char **argv)
+{
+    err e;
+    err_clear(&e);
+    char msg[800];
+    if (jobopts_preload(&p->cfg, argc, argv, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    return 0;
+}
+
+int provctx_option(provctx *p, int argc, char **argv, int *i)
+{
+    err e;
+    err_clear(&e);
+    char msg[800];
+    const char *a = argv[*i];
+    int t = jobopts_take(&p->cfg, argc, argv, i, &e);
+    if (t < 0) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    if (t > 0)
+        return 1;
+    if (!strcmp(a, "--skip-invalid")) {
+        p->cfg.skip_invalid = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--local")) {
+        p->local = 1;
+        return 1;
+    }
+    const char *opt = NULL;
+    static const char *const valued[] = {"--endpoint-url", "--region",  "--profile",
+                                         "--ca-bundle",    "--account", "--state",
+                                         "--workers",      "--rate"};
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
+        size_t n = strlen(valued[k]);
+        if (!strncmp(a, valued[k], n) && (a[n] == '\0' || a[n] == '='))
+            opt = valued[k];
+    }
+    if (!opt)
+        return 0;
+    const char *v = strchr(a, '=')  ? strchr(a, '=') + 1
+                    : *i + 1 < argc ? argv[++*i]
+                                    : NULL;
+    if (!v) {
+        cli_error("%s needs a value", opt);
+        return -1;
+    }
+    const char **dst = NULL;
+    if (!strcmp(opt, "--endpoint-url"))
+        dst = &p->endpoint;
+    else if (!strcmp(opt, "--region"))
+        dst = &p->region;
+    else if (!strcmp(opt, "--profile"))
+        dst = &p->profile;
+    else if (!strcmp(opt, "--ca-bundle"))
+        dst = &p->ca_bundle;
+    else if (!strcmp(opt, "--account"))
+        dst = &p->account;
+    else if (!strcmp(opt, "--state"))
+        dst = &p->state;
+    if (dst) {
+        *dst = v;
+        return 1;
+    }
+    if (!strcmp(opt, "--workers")) {
+        if (jobcfg_set(&p->cfg, "workers", v, NULL, 0, &e) < 0) {
+            cli_error("%s", err_format(&e, msg, sizeof msg));
+            return -1;
+        }
+        p->workers = p->cfg.workers;
+        return 1;
+    }
+    /* --rate OP=TPS */
+    const char *eq = strchr(v, '=');
+    char key[128];
+    if (!eq || (size_t)(eq - v) >= sizeof key - 6) {
+        cli_error("--rate: expected OPERATION=TPS, got '%s'", v);
+        return -1;
+    }
+    snprintf(key, sizeof key, "rate.%.*s", (int)(eq - v), v);
+    if (jobcfg_set(&p->cfg, key, eq + 1, NULL, 0, &e) < 0) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    return 1;
+}
+
+static int mkdirs(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0700);
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* The state directory the journal will use (see journal.h). */
+static void state_dir_of(char *out, size_t n, const char *given)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (given && *given)
+        snprintf(out, n, "%s", given);
+    else if (xdg && *xdg)
+        snprintf(out, n, "%s/thingpress", xdg);
+    else
+        snprintf(out, n, "%s/.local/state/thingpress", home && *home ? home : ".");
+}
+
+static creds_options options_of(const provctx *p)
+{
+    creds_options co = {.profile = p->profile,
+                        .region = p->region,
+                        .endpoint_url = p->endpoint,
+                        .ca_bundle = p->ca_bundle};
+    return co;
+}
+
+int provctx_connect(provctx *p)
+{
+    err e;
+    err_clear(&e);
+    char msg[800];
+    if (jobcfg_check(&p->cfg, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    if (!p->endpoint)
+        p->endpoint = p->cfg.endpoint_url;
+    if (!p->region)
+        p->region = p->cfg.region;
+    if (!p->profile)
+        p->profile = p->cfg.profile;
+    if (!p->state)
+        p->state = p->cfg.state_dir;
+    state_dir_of(p->state_dir, sizeof p->state_dir, p->state);
+
+    if (iot_global_init(&e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    /* Where to send: the AWS configuration, or the embedded local endpoint. */
+    creds_options co = options_of(p);
+    char what[256];
+    if (!p->local && !creds_configured(&co, what, sizeof what))
+        p->local = 1;
+    if (!p->local) {
+        if (creds_resolve(&p->cr, &co, &e)) {
+            cli_error("%s", err_format(&e, msg, sizeof msg));
+            return -1;
+        }
+        return 0;
+    }
+    char local_url[64], local_akid[] = "AKIDLOCALENDPOINT", local_secret[48];
+    if (mkdirs(p->state_dir)) {
+        cli_error("%s: cannot create the state directory: %s", p->state_dir,
+                  strerror(errno));
+        return -1;
+    }
+    char db[1100];
+    snprintf(db, sizeof db, "%s/local-endpoint.db", p->state_dir);
+    /* a fresh secret each run: the endpoint lives in this process only */
+    unsigned long long r = (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
+    snprintf(local_secret, sizeof local_secret, "local%016llx",
+             r * 6364136223846793005ULL);
+    sim_opts so = {.listen = "127.0.0.1:0",
+                   .db_path = db,
+                   .quotas = "unlimited",
+                   .region = p->region ? p->region : "us-east-1",
+                   .access_key = local_akid,
+                   .secret_key = local_secret};
+    int port = sim_start(&p->sm, &so, &e);
+    if (port < 0) {
+        cli_error("local endpoint: %s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    snprintf(local_url, sizeof local_url, "http://127.0.0.1:%d", port);
+    snprintf(p->registry, sizeof p->registry, "local endpoint %s", db);
+    fprintf(stderr,
+            "thingpress: no AWS account configured: using the local endpoint %s "
+            "(state in %s)\n",
+            local_url, db);
+    p->cr.access_key = strdup(local_akid);
+    p->cr.secret_key = strdup(local_secret);
+    p->cr.region = strdup(so.region);
+    p->cr.endpoint_url = strdup(local_url);
+    return 0;
+}
+
+int provctx_refresh(provctx *p)
+{
+    if (p->local || !p->cr.expiration || p->cr.expiration - time(NULL) > 15 * 60)
+        return 0;
+    err e;
+    err_clear(&e);
+    char msg[800];
+    creds fresh;
+    creds_options co = options_of(p);
+    if (creds_resolve(&fresh, &co, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    creds_free(&p->cr);
+    p->cr = fresh;
+    return 0;
+}
+
+void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file)
+{
+    memset(out, 0, sizeof *out);
+    out->file = file;
+    out->cfg = &p->cfg;
+    out->endpoint_url = p->cr.endpoint_url;
+    out->region = p->cr.region;
+    out->access_key = p->cr.access_key;
+    out->secret_key = p->cr.secret_key;
+    out->session_token = p->cr.session_token;
+    out->ca_bundle = p->cr.ca_bundle;
+    out->account = p->account;
+    out->state_dir = p->state_dir;
+    out->registry = p->local ? p->registry : NULL;
+    out->workers = p->workers;
+}

@@ -1,0 +1,276 @@
+/* app - the console's state and its actions (the second layer: keymap ->
+ * actions -> view models -> screen).
+ *
+ * Design: one struct holds everything the screens show: which screen is up,
+ * the selection and scroll of each list, the text being typed, the open
+ * dialog, and copies of the data the console collected (journal rows, folder
+ * listing, preview rows, the engine's last snapshot). app_do() applies one
+ * abstract action and returns reaction flags (RX_*): it never draws and never
+ * does I/O. What needs the outside world (read the journal, list a folder,
+ * start the preview or the engine, cancel it) is asked for through a flag;
+ * the main loop (console.c) does it and feeds the result back through the
+ * app_set_* / app_*_update functions, which are just as pure. So the whole
+ * behaviour is testable as data: actions in, state and flags out.
+ *
+ * Layout knowledge that both actions (scrolling) and view models (drawing)
+ * need lives in one place: app_page_rows().
+ *
+ * Threading: UI thread only. Ownership: the app owns every pointer in it;
+ * the app_set_* functions that say "takes" take ownership of their arrays on
+ * every path. */
+#ifndef TP_CONSOLE_APP_H
+#define TP_CONSOLE_APP_H
+
+#include <stddef.h>
+
+#include "console/keymap.h"
+#include "console/picker.h"
+#include "console/preview.h"
+#include "engine/engine.h"
+#include "engine/jobcfg.h"
+#include "engine/journal.h"
+#include "engine/regcheck.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    APP_JOBS,    /* home: recent jobs from the journal */
+    APP_ITEMS,   /* one job's items (also the review after a run) */
+    APP_PICK,    /* file picker */
+    APP_SETUP,   /* job setup form */
+    APP_PREVIEW, /* validation preview */
+    APP_RUN,     /* the running job */
+    APP_N_SCREENS
+} app_screen;
+
+/* Reactions to an action: what the main loop must do next. */
+enum {
+    RX_NONE = 0,
+    RX_DIRTY = 1 << 0,         /* the state changed: rebuild the view */
+    RX_QUIT = 1 << 1,          /* leave (after stopping a running job) */
+    RX_LOAD_JOBS = 1 << 2,     /* re-read the job list */
+    RX_LOAD_ITEMS = 1 << 3,    /* read items.want_off.. of items.job_id */
+    RX_LOAD_DIR = 1 << 4,      /* list pick.dir and probe its files */
+    RX_START_PREVIEW = 1 << 5, /* validate file.path with cfg */
+    RX_START_JOB = 1 << 6,     /* start the engine on file.path with cfg */
+    RX_CANCEL_JOB = 1 << 7,    /* eng_cancel (the job stays resumable) */
+    RX_EXPORT = 1 << 8,        /* write items.job_id's report */
+    RX_DETECT = 1 << 9,        /* detect file.path's kind (src_detect) */
+    RX_START_CHECK = 1 << 10,  /* the registry check of the preview's rows */
+    RX_STOP_CHECK = 1 << 11,
+};
+
+typedef enum {
+    DLG_NONE,
+    DLG_SKIP_INVALID, /* start, leaving the invalid items out? */
+    DLG_QUIT_RUNNING, /* quit while a job runs? */
+    DLG_CANCEL_RUN,   /* cancel the run? */
+} app_dialog;
+
+typedef enum {
+    IN_NONE,
+    IN_SEARCH, /* '/' on a list */
+    IN_FIELD,  /* a setup form field */
+} app_input_kind;
+
+/* The setup form's fields, top to bottom. */
+typedef enum {
+    FLD_POLICIES,
+    FLD_GROUPS,
+    FLD_TYPE,
+    FLD_CERT_ACTIVE,
+    FLD_DEFERRED,
+    FLD_SKIP_INVALID,
+    FLD_COUNT
+} app_field;
+
+/* A scrolling list: selected row and first visible row. */
+typedef struct app_list {
+    size_t sel;
+    size_t top;
+} app_list;
+
+/* Where jobs go: shown on every screen that can send anything. */
+typedef struct app_target {
+    int local;           /* the embedded local endpoint */
+    char endpoint[512];  /* URL */
+    char account[32];    /* "" = learned at the pre-flight */
+    char describe[512];  /* one line: "local endpoint (no AWS account
+                            configured), state in ..." / "AWS profile p,
+                            region r, credentials from ..." */
+    char registry[1200]; /* the journal's endpoint key prefix (resume) */
+} app_target;
+
+#define APP_EVENTS 64
+
+typedef struct app {
+    int h, w;   /* terminal size */
+    int utf8;   /* UTF-8 glyphs ("…", "█") or ASCII */
+    double now; /* seconds, monotonic, set by the main loop each tick */
+
+    app_screen screen;
+    int help; /* the help page is up */
+    size_t help_top;
+    app_dialog dialog;
+    int dialog_yes; /* the highlighted button: 1 yes, 0 no (the default) */
+    struct {
+        app_input_kind kind;
+        app_field field;
+        char text[512];
+    } input;
+    char search[256];
+    char msg[512]; /* status line */
+    int msg_error;
+
+    app_target target;
+    char *state_dir;
+    char *samples_dir; /* NULL when not found */
+    jobcfg defaults;   /* configuration file + command line */
+    int sample_names;  /* prefill the sample policy/group/type (local, no config) */
+    jobcfg cfg;        /* the job being set up */
+
+    struct {
+        char *path; /* NULL: none chosen */
+        vendor kind;
+        int phase;       /* 1, 2, or 0 while unknown */
+        long long count; /* -1 unknown */
+    } file;
+
+    struct {
+        jnl_job *v;
+        size_t n;
+        app_list l;
+        int loaded;
+        char error[512]; /* the journal could not be read ("" when fine) */
+    } jobs;
+
+    struct {
+        long long job_id;
+        jnl_job job;
+        int have_job;
+        int filter;  /* JNL_FILTER_ALL or JNL_FILTER_PROBLEMS */
+        jnl_item *v; /* rows off .. off+n-1 of the filtered list */
+        size_t n, off;
+        size_t want_off; /* the page RX_LOAD_ITEMS should read */
+        app_list l;
+        char report[1024]; /* exported report path */
+    } items;
+
+    struct {
+        char *dir;
+        pk_entry *v;
+        size_t n;
+        app_list l;
+        app_screen back;  /* where Esc goes */
+        char select[256]; /* the entry to select once listed */
+        char error[512];
+    } pick;
+
+    struct {
+        app_field field;
+    } setup;
+
+    struct {
+        pv_row *v;
+        size_t n, cap;
+        size_t *problems; /* indices into v of rows with a warning or error */
+        size_t n_problems, cap_problems;
+        pv_status st;
+        int started;
+        int problems_only;
+        int focus_detail; /* Tab: the detail pane has the keys */
+        size_t detail_top;
+        app_list l;
+        /* the read-only registry check */
+        int rc_on;       /* started: the rows carry results */
+        int rc_finished; /* every row checked, or stopped */
+        size_t rc_checked, rc_total;
+        size_t rc_absent, rc_error, rc_inactive, rc_active, rc_other;
+    } pv;
+
+    struct {
+        int active;    /* an engine exists (running or finished, not freed) */
+        int stopping;  /* cancel asked, not stopped yet */
+        int paused;    /* stopped by pause: F5 resumes */
+        int cancelled; /* stopped by cancel */
+        eng_snapshot s;
+        int have;
+        unsigned long long op_throttles[ENG_MAX_OPS];
+        double op_throttled_at[ENG_MAX_OPS]; /* now of the last new throttle */
+        eng_event ev[APP_EVENTS];            /* latest item errors, a ring */
+        size_t n_ev, ev_next;
+        unsigned long long n_ev_total;
+        char file[1024];
+    } run;
+} app;
+
+/* Sets up an empty app: Jobs screen, nothing loaded. defaults is copied. */
+void app_init(app *a, const jobcfg *defaults, const app_target *t, const char *state_dir,
+              const char *samples_dir, const char *start_dir);
+void app_free(app *a);
+
+/* The keymap context for the current state (dialog, help, text or screen). */
+km_ctx app_keyctx(const app *a);
+
+/* Applies one action; returns RX_* flags. */
+int app_do(app *a, act x);
+
+/* Terminal size changed (also the first call). */
+int app_resize(app *a, int h, int w);
+
+/* Status line. */
+void app_message(app *a, int is_error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- layout, shared with the view models ---- */
+
+/* Visible rows of the current screen's list (>= 1). */
+size_t app_page_rows(const app *a, app_screen s);
+/* Rows of the preview's detail pane (0 when hidden). */
+int app_detail_rows(const app *a);
+
+/* ---- data fed back by the main loop ---- */
+
+/* The job list (takes v; NULL/0 with error set when the journal could not be
+ * read; error NULL otherwise). */
+int app_set_jobs(app *a, jnl_job *v, size_t n, const char *error);
+/* A page of items of items.job_id (takes v). job may be NULL (unchanged). */
+int app_set_items(app *a, const jnl_job *job, jnl_item *v, size_t n, size_t off);
+/* A folder listing (takes v; NULL with error set when it could not be read). */
+int app_set_dir(app *a, const char *dir, pk_entry *v, size_t n, const char *error);
+/* Results of the prober. */
+int app_probed(app *a, const pk_result *r, size_t n);
+/* A file to set up a job for (from the picker, the command line or a job to
+ * resume); kind VENDOR_AUTO = unknown yet (then RX_DETECT). Resets the form
+ * to the defaults. Opens the setup screen. */
+int app_choose_file(app *a, const char *path, vendor kind, long long count);
+/* The detected kind of file.path. */
+int app_set_file_kind(app *a, vendor kind, const char *error);
+/* Preview rows (takes v) and counts. */
+int app_preview_add(app *a, pv_row *v, size_t n);
+int app_preview_status(app *a, const pv_status *st);
+/* The engine: started (ok) or refused (error); then its snapshots and item
+ * errors each tick; stopped = freed. */
+int app_run_started(app *a, int ok, const char *error);
+int app_run_update(app *a, const eng_snapshot *s, const eng_event *ev, size_t n);
+int app_run_freed(app *a);
+/* Registry check results and progress (rows matched by item index). */
+int app_check_results(app *a, const rc_result *r, size_t n);
+int app_check_status(app *a, size_t checked, size_t total, int finished);
+
+/* The report was written (path) or not (error). */
+int app_exported(app *a, const char *path, const char *error);
+
+/* A job's configuration back from its journal identity (jobcfg_identity
+ * JSON); returns 0 or -1 (e says why). */
+int app_cfg_from_identity(jobcfg *out, const char *identity, err *e);
+
+/* 1 when a finished or stopped engine state. */
+int app_run_finished(const app *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

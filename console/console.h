@@ -1,0 +1,64 @@
+/* console - the full-screen operator console (`thingpress console`,
+ * DESIGN.md §1, §3): jobs, file picker, job setup, validation preview, the
+ * running job, and the review of its items.
+ *
+ * Design: keymap -> actions -> view models -> screen (keymap.h, app.h,
+ * vm.h, screen.h). con_run() is the main loop of the one UI thread: every
+ * ~100 ms it copies the engine's snapshot and drains its events, takes the
+ * preview's and the file prober's results, rebuilds the view model and
+ * redraws only when it changed (at most ~10 times a second, at once after a
+ * key). Each key becomes an action; the action's reaction flags say what to
+ * do outside the state (read the journal, list a folder, start the preview
+ * or the engine, cancel it), which this loop does. The engine, the preview
+ * scan and the file prober run on their own threads, started with every
+ * signal blocked, so SIGWINCH and SIGINT reach the UI thread. Quitting (or
+ * SIGINT / SIGTERM / SIGHUP) during a run cancels the engine and waits for
+ * the calls in flight: the job stays resumable in the journal.
+ *
+ * The caller (cli/cmd_console.c) decides where jobs go — the embedded local
+ * endpoint or an AWS account — and passes the result here; the console never
+ * resolves credentials and never starts a server.
+ *
+ * Threading: call from the main thread, once at a time; it owns the
+ * terminal until it returns. Ownership: con_opts is borrowed for the call. */
+#ifndef TP_CONSOLE_CONSOLE_H
+#define TP_CONSOLE_CONSOLE_H
+
+#include "base/err.h"
+#include "engine/jobcfg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct con_opts {
+    const char *file;        /* open the setup for this file first; NULL = Jobs */
+    const jobcfg *defaults;  /* configuration file + command-line job options */
+    const char *state_dir;   /* journal, reports */
+    const char *samples_dir; /* the bundled sample files; NULL = not found */
+    const char *start_dir;   /* the file picker's first folder; NULL = "." */
+    int color;               /* 1: colors when the terminal has them (NO_COLOR wins) */
+
+    /* Where jobs go (engine.h eng_opts). */
+    int local; /* the embedded local endpoint */
+    const char *endpoint_url;
+    const char *region;
+    const char *access_key;
+    const char *secret_key;
+    const char *session_token;
+    const char *ca_bundle;
+    const char *account;       /* known account id, or NULL (the engine learns it) */
+    const char *shown_account; /* the account to show before the pre-flight, or NULL */
+    const char *registry;      /* eng_opts.registry (the local endpoint's) or NULL */
+    const char *describe;      /* one line for the screens: where and why */
+    int workers;               /* 0 = the engine's default */
+} con_opts;
+
+/* Runs the console until the operator quits. Returns 0, or -1 with e set
+ * when the terminal could not be used. */
+int con_run(const con_opts *o, err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,209 @@
+/* The preview's read-only registry check (see regcheck.h). */
+#include "engine/regcheck.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/xalloc.h"
+#include "engine/engine.h"
+#include "engine/rate.h"
+#include "iot/client.h"
+
+#define MAX_ATTEMPTS 5
+
+struct regcheck {
+    pthread_t tid;
+    int started;
+    iot_cancel_flag cancel;
+    iot_client *c;
+    rate *pace;
+    char (*fps)[65];
+    size_t *idx;
+    size_t n;
+    pthread_mutex_t mu;
+    rc_result *done; /* finished, not taken */
+    size_t n_done, cap_done;
+    size_t checked;
+    int finished;
+};
+
+static int is_hex64(const char *s)
+{
+    size_t k = 0;
+    for (; s[k]; k++) {
+        char c = s[k];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return 0;
+    }
+    return k == 64;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void check_one(regcheck *r, size_t i, rc_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->idx = r->idx[i];
+    if (!is_hex64(r->fps[i])) {
+        out->state = RC_INVALID;
+        snprintf(out->message, sizeof out->message, "not a certificate fingerprint");
+        return;
+    }
+    char id[65];
+    for (int k = 0; k < 64; k++) {
+        char c = r->fps[i][k];
+        id[k] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+    }
+    id[64] = '\0';
+    for (int attempt = 0;; attempt++) {
+        if (rate_acquire(r->pace, &r->cancel)) {
+            out->state = RC_PENDING;
+            return;
+        }
+        iot_cert_desc d;
+        iot_result res;
+        memset(&d, 0, sizeof d);
+        memset(&res, 0, sizeof res);
+        iot_class cls = iot_describe_certificate(r->c, id, 0, &d, &res);
+        if (cls == IOT_OK) {
+            rate_ok(r->pace);
+            out->state = RC_PRESENT;
+            snprintf(out->status, sizeof out->status, "%s", d.status ? d.status : "?");
+            iot_cert_desc_free(&d);
+            return;
+        }
+        if (cls == IOT_RETRY_THROTTLE)
+            rate_throttled(r->pace);
+        if (cls == IOT_TERMINAL && res.status == 404) {
+            out->state = RC_ABSENT;
+            return;
+        }
+        if (cls == IOT_CANCELLED) {
+            out->state = RC_PENDING;
+            return;
+        }
+        if (cls == IOT_TERMINAL || attempt + 1 >= MAX_ATTEMPTS) {
+            out->state = RC_ERROR;
+            snprintf(out->message, sizeof out->message, "%s%s%s",
+                     res.code[0] ? res.code : "", res.code[0] ? ": " : "", res.message);
+            return;
+        }
+        long wait = 100L << (attempt < 5 ? attempt : 5);
+        for (long t = 0; t < wait && !atomic_load(&r->cancel); t += 50)
+            sleep_ms(50);
+    }
+}
+
+static void *rc_main(void *arg)
+{
+    regcheck *r = arg;
+    for (size_t i = 0; i < r->n && !atomic_load(&r->cancel); i++) {
+        rc_result one;
+        check_one(r, i, &one);
+        if (one.state == RC_PENDING)
+            break; /* cancelled */
+        pthread_mutex_lock(&r->mu);
+        if (r->n_done == r->cap_done) {
+            r->cap_done = r->cap_done ? r->cap_done * 2 : 64;
+            r->done = xrealloc(r->done, r->cap_done * sizeof *r->done);
+        }
+        r->done[r->n_done++] = one;
+        r->checked++;
+        pthread_mutex_unlock(&r->mu);
+    }
+    pthread_mutex_lock(&r->mu);
+    r->finished = 1;
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int rc_start(regcheck **out, const rc_opts *o, const char *const *fps, const size_t *idx,
+             size_t n, err *e)
+{
+    *out = NULL;
+    regcheck *r = xcalloc(1, sizeof *r);
+    atomic_init(&r->cancel, 0);
+    pthread_mutex_init(&r->mu, NULL);
+    iot_config cc;
+    memset(&cc, 0, sizeof cc);
+    cc.endpoint_url = o->endpoint_url;
+    cc.region = o->region;
+    cc.access_key = o->access_key;
+    cc.secret_key = o->secret_key;
+    cc.session_token = o->session_token;
+    cc.ca_bundle = o->ca_bundle;
+    cc.cancel = &r->cancel;
+    if (iot_client_new(&r->c, &cc, e)) {
+        rc_free(r);
+        return -1;
+    }
+    double tps = o->tps > 0 ? o->tps : eng_default_tps("DescribeCertificate");
+    r->pace = rate_new("DescribeCertificate", tps > 0 ? tps : 10);
+    r->fps = xcalloc(n ? n : 1, sizeof *r->fps);
+    r->idx = xcalloc(n ? n : 1, sizeof *r->idx);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(r->fps[i], sizeof r->fps[i], "%s", fps[i] ? fps[i] : "");
+        r->idx[i] = idx ? idx[i] : i;
+    }
+    r->n = n;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&r->tid, NULL, rc_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the registry check");
+        rc_free(r);
+        return -1;
+    }
+    r->started = 1;
+    *out = r;
+    return 0;
+}
+
+size_t rc_take(regcheck *r, rc_result *out, size_t max)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t k = r->n_done < max ? r->n_done : max;
+    if (k) { /* done is NULL until the first result */
+        memcpy(out, r->done, k * sizeof *out);
+        memmove(r->done, r->done + k, (r->n_done - k) * sizeof *r->done);
+        r->n_done -= k;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return k;
+}
+
+void rc_status(regcheck *r, size_t *checked, size_t *total, int *finished)
+{
+    pthread_mutex_lock(&r->mu);
+    *checked = r->checked;
+    *total = r->n;
+    *finished = r->finished;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void rc_free(regcheck *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->cancel, 1);
+    if (r->started)
+        pthread_join(r->tid, NULL);
+    iot_client_free(r->c);
+    rate_free(r->pace);
+    free(r->fps);
+    free(r->idx);
+    free(r->done);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}

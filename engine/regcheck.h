@@ -1,0 +1,70 @@
+/* regcheck - the validation preview's optional, read-only registry check
+ * (issue 5): does each certificate already exist in the registry, and in
+ * which status? Before Phase 2 an operator sees which certificates Phase 1
+ * registered and that they are still INACTIVE; before Phase 1, which are
+ * already there.
+ *
+ * Design: one background thread with its own iot_client calls
+ * DescribeCertificate for each fingerprint in the order given, paced by a
+ * rate.h pacer at the operation's quota (DescribeCertificate: 10/s by default,
+ * adapting to throttling like the engine), retrying throttling, 5xx and
+ * transport errors a few times with backoff. Nothing but DescribeCertificate
+ * is ever sent. Results queue up for the caller, who takes them (the lock is
+ * held only to copy them out). At the default quota a check takes about 100 s
+ * per 1,000 certificates; rc_free() stops it at any time.
+ *
+ * Threading: rc_start/rc_take/rc_status/rc_free from one thread (the UI
+ * thread); the check runs on its own thread, started with every signal
+ * blocked. Ownership: the fingerprints and the configuration are copied. */
+#ifndef TP_ENGINE_REGCHECK_H
+#define TP_ENGINE_REGCHECK_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    RC_PENDING = 0,
+    RC_ABSENT,  /* 404: not registered */
+    RC_PRESENT, /* registered: see status */
+    RC_INVALID, /* not a 64-hex fingerprint: not asked */
+    RC_ERROR,   /* the question failed: see message */
+} rc_state;
+
+typedef struct rc_result {
+    size_t idx; /* the index given with the fingerprint */
+    rc_state state;
+    char status[16]; /* RC_PRESENT: "ACTIVE", "INACTIVE", "REVOKED", ... */
+    char message[200];
+} rc_result;
+
+typedef struct rc_opts {
+    const char *endpoint_url;
+    const char *region;
+    const char *access_key;
+    const char *secret_key;
+    const char *session_token;
+    const char *ca_bundle;
+    double tps; /* starting rate; 0 = DescribeCertificate's default quota */
+} rc_opts;
+
+typedef struct regcheck regcheck;
+
+/* Starts checking n fingerprints (fps[i], reported with idx[i]). */
+int rc_start(regcheck **out, const rc_opts *o, const char *const *fps, const size_t *idx,
+             size_t n, err *e);
+/* Copies up to max finished results out, oldest first; returns how many. */
+size_t rc_take(regcheck *r, rc_result *out, size_t max);
+/* How many are checked so far, of how many; 1 in *finished when done. */
+void rc_status(regcheck *r, size_t *checked, size_t *total, int *finished);
+/* Stops (a call in flight ends within about a second), joins, frees. NULL-safe. */
+void rc_free(regcheck *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

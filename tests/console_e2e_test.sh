@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# The operator console end to end in tmux (issue 5): a newcomer's flow on the
+# embedded local endpoint, driven with send-keys and read back with
+# capture-pane. Every wait polls the screen for the expected text with a
+# deadline; nothing sleeps for a fixed time.
+#   1. `thingpress` with no arguments on a terminal opens the console (Jobs);
+#      help; the file picker; the bundled samples.
+#   2. Phase 1 on the Espressif sample: setup (deferred, INACTIVE), preview
+#      "7 ok", run, 100 %, the review.
+#   3. Phase 2 on a device-infos file with one invalid device: the preview
+#      shows its reason; the read-only registry check finds the 6 others
+#      registered INACTIVE; start asks to skip the invalid one; the results
+#      list the 6 succeeded and the 1 skipped.
+#   4. A longer Phase 1 run (a generated file): the terminal is resized to
+#      120x40 while it runs; quitting during the run stops it; a new console
+#      shows the job cancelled and resumes it to 100 %.
+# Screens are saved as text (80x24 and 120x40) into $TEST_UNDECLARED_OUTPUTS_DIR
+# (or $SCREENS_DIR: `SCREENS_DIR=tests/screens tests/console_e2e_test.sh` from
+# the repository after `bazel build //cli:thingpress` refreshes the copies
+# kept in the repository).
+set -uo pipefail
+
+PY=${PY:-/root/.pyenv/versions/3.11.7/bin/python3}
+TP=${TP:-cli/thingpress}
+TD=${TD:-testdata}
+BENCH=${BENCH:-bench}
+if [ ! -x "$TP" ] && [ -x bazel-bin/cli/thingpress ]; then
+    TP=bazel-bin/cli/thingpress # run by hand from the repository
+fi
+own_tmp=0
+if [ -n "${TEST_TMPDIR:-}" ]; then
+    TMP=$TEST_TMPDIR
+else
+    TMP=$(mktemp -d) # removed at the end when the test passes and keeps no screens
+    own_tmp=1
+fi
+SCREENS=${SCREENS_DIR:-${TEST_UNDECLARED_OUTPUTS_DIR:-$TMP/screens}}
+DEADLINE=${DEADLINE:-30} # seconds per wait
+for f in "$TP" "$PY"; do
+    [ -x "$f" ] || { echo "console_e2e_test: $f not found" >&2; exit 1; }
+done
+command -v tmux >/dev/null || { echo "console_e2e_test: tmux not found" >&2; exit 1; }
+TP=$(cd "$(dirname "$TP")" && pwd)/$(basename "$TP")
+TD=$(cd "$TD" && pwd)
+mkdir -p "$SCREENS" "$TMP/work" "$TMP/home"
+fails=0
+# a socket path must fit in sun_path (108 bytes): not under TEST_TMPDIR
+SOCK_DIR=$(mktemp -d /tmp/tpc.XXXXXX)
+SOCK="$SOCK_DIR/s"
+T() { tmux -S "$SOCK" "$@"; }
+cleanup() {
+    T kill-server 2>/dev/null
+    rm -rf "$SOCK_DIR"
+    if [ "$own_tmp" = 1 ] && [ "$fails" = 0 ] && [ -n "${SCREENS_DIR:-}" ]; then
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+screen() { T capture-pane -p -t tp; }
+
+# wait_for TEXT...: until every TEXT is on the screen; past the deadline the
+# test stops (what follows depends on that screen).
+wait_for() {
+    local end=$((SECONDS + DEADLINE)) s t ok
+    while :; do
+        s=$(screen)
+        ok=1
+        for t in "$@"; do
+            [[ "$s" == *"$t"* ]] || { ok=0; break; }
+        done
+        [ $ok = 1 ] && return 0
+        if [ $SECONDS -ge $end ]; then
+            fail "waited ${DEADLINE}s for: $*"
+            echo "---- screen ----" >&2
+            echo "$s" >&2
+            echo "----------------" >&2
+            exit 1 # the rest of the flow depends on this screen
+        fi
+        sleep 0.1 # the polling interval, not a wait for something
+    done
+}
+# no TEXT: the screen does not show it now.
+absent() {
+    [[ "$(screen)" != *"$1"* ]] || fail "the screen shows '$1'"
+}
+save() {
+    screen >"$SCREENS/$1.txt"
+}
+keys() { T send-keys -t tp "$@"; }
+literal() { T send-keys -t tp -l "$1"; }
+
+# The console's environment: no AWS configuration at all (so the embedded
+# local endpoint is used), the state in $XDG_STATE_HOME, UTF-8.
+ENVV=(env -i "HOME=$TMP/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TERM=tmux-256color"
+    "XDG_STATE_HOME=$TMP/xdg" "THINGPRESS_SAMPLES=$TD")
+# extra variables for the console, e.g. CONSOLE_ENV="TSAN_OPTIONS=log_path=/tmp/t"
+[ -n "${CONSOLE_ENV:-}" ] && ENVV+=($CONSOLE_ENV)
+launch() { # launch CMD...: (re)starts the pane with the console
+    local cmd
+    cmd=$(printf '%q ' "${ENVV[@]}" "$@")
+    T respawn-pane -k -t tp -c "$TMP/work" "$cmd; echo CONSOLE-EXIT=\$?; exec sleep 600"
+}
+
+# A longer Phase 1 file: 400 generated certificates (bench/validate_bench.py).
+"$PY" - "$TMP/work/line3-generated.txt" 400 "$BENCH" <<'EOF' || fail "generate the file"
+import sys
+sys.path.insert(0, sys.argv[3])
+import validate_bench as vb
+t = vb.template_der()
+vb.write_generated(sys.argv[1], t, t.find(vb.PLACEHOLDER.encode()), int(sys.argv[2]))
+EOF
+
+T -f /dev/null new-session -d -s tp -x 80 -y 24 -c "$TMP/work" "sleep 600" ||
+    { echo "console_e2e_test: cannot start tmux" >&2; exit 1; }
+T set -g window-size manual
+T set -g remain-on-exit on
+
+# ---- 1. the console with no arguments: Jobs, help, picker, samples ----
+launch "$TP"
+wait_for "thingpress · Jobs" "No jobs yet." "Sends to: local endpoint http://127.0.0.1:" \
+    "account 123456789012" "F1Help" "F10Quit" && save 80x24-01-jobs-empty
+keys F1
+wait_for "thingpress · Help" "On this screen" "resume the job, or retry its failed" \
+    && save 80x24-02-help
+keys Escape
+wait_for "No jobs yet."
+keys F3
+wait_for "Open a file" "Bundled samples/"
+keys F6
+wait_for "espressif/" "mes/"
+literal "/espressif"
+keys Enter
+keys Enter
+wait_for "manifest-espressif.csv" "espressif  Phase 1            7" && save 80x24-03-picker
+
+# ---- 2. Phase 1 on the Espressif sample ----
+keys Enter
+wait_for "Set up the job" "Policies             BasicTestPolicy" \
+    "Certificate active   [ ] no                    INACTIVE until Phase 2" \
+    "Thing deferred       [x] yes" "Sends to: local endpoint" && save 80x24-04-setup
+keys F5
+wait_for "7 items: 7 ok, 0 warn, 0 error   ready to start" "5B62ACC6615E" \
+    && save 80x24-05-preview
+keys F5
+wait_for "100%  7/7 items" "Done: 7 items provisioned" "registered 7" "policies 7" \
+    && save 80x24-06-run-phase1
+absent "failed 1"
+keys Enter
+wait_for "Job items" "7 items: 7 succeeded, 0 failed, 0 skipped, 0 pending" \
+    "4BA2BB8764BD        done" && save 80x24-07-review-phase1
+
+# ---- 3. Phase 2 with one invalid device, skipped ----
+keys F3
+wait_for "Open a file" "manifest-espressif.csv"
+keys BSpace
+wait_for "espressif/" "mes/"
+literal "/mes"
+keys Enter
+keys Enter
+wait_for "device-infos-espressif-one-inv"
+literal "/one-invalid"
+keys Enter
+wait_for "device-infos  Phase 2"
+keys Enter
+wait_for "Set up the job" "Phase 2: activate" "BasicTestGroup" "BasicTestType"
+keys F5
+wait_for "7 items: 6 ok, 0 warn, 1 error" "esp-5042C6471A9C" "Invalid certFinger" \
+    && save 80x24-08-preview-invalid
+keys F6 # the read-only registry check: Phase 1 registered them INACTIVE
+wait_for "Registry (read-only): 7/7 checked: 6 INACTIVE" "Verdict Registry Reason" \
+    && save 80x24-08b-registry-check
+keys F4
+wait_for "[problems only]" "esp-5042C6471A9C"
+keys Enter # the detail pane
+wait_for "Invalid certFingerprint format" "the colons" "Tab returns to the table" \
+    && save 80x24-09-preview-detail
+keys Tab
+keys F5
+wait_for "Invalid items" "1 of 7 items is invalid" "provision the other 6?" \
+    "[ Skip 1 invalid and start ]" && save 80x24-10-skip-invalid
+keys y
+wait_for "100%  7/7 items" "Done: 6 items provisioned, 1 invalid items skipped" \
+    "activated 6" "things 6" "groups 6" && save 80x24-11-run-phase2
+keys Enter
+wait_for "7 items: 6 succeeded, 0 failed, 1 skipped, 0 pending" \
+    "esp-5042C6471A9C    skipped" "esp-4BA2BB8764BD    done" && save 80x24-12-review-phase2
+keys F6 # export the report of the failed and skipped items
+wait_for "report written:" "Report: "
+report="$TMP/xdg/thingpress/reports/job-2.csv"
+grep -q "esp-5042C6471A9C,.*skipped" "$report" 2>/dev/null ||
+    fail "the report $report does not list the skipped device"
+keys F2
+wait_for "thingpress · Jobs" "espressif-p" "done" && save 80x24-13-jobs
+keys q
+wait_for "CONSOLE-EXIT=0"
+
+# ---- 4. resize during a run, quit during a run, resume ----
+launch "$TP" console line3-generated.txt
+wait_for "Set up the job" "Kind: generated" "BasicTestPolicy"
+keys F5
+wait_for "400 items: 400 ok, 0 warn, 0 error   ready to start"
+keys F5
+wait_for "Running" "RegisterCertificateWithoutCA"
+T resize-window -t tp -x 120 -y 40
+wait_for "Operation                     rate/s" "Latest errors"
+# the wider layout is drawn (the title bar spans 120 columns)
+end=$((SECONDS + DEADLINE))
+until [ "$(screen | head -1 | sed 's/ *$//' | wc -m)" -gt 100 ] || [ $SECONDS -ge $end ]; do
+    sleep 0.1
+done
+[ "$(screen | wc -l)" -eq 40 ] || fail "the screen is not 40 rows after the resize"
+save 120x40-14-run-resized
+keys q
+wait_for "Quit while a job runs?" "Stop and quit" && save 120x40-15-quit-running
+keys y
+wait_for "CONSOLE-EXIT=0"
+status=$(env -i HOME="$TMP/home" XDG_STATE_HOME="$TMP/xdg" "$TP" status --output tsv 2>&1)
+echo "$status" | grep -q "cancelled" || fail "the job is not cancelled in the journal: $status"
+
+launch "$TP"
+wait_for "thingpress · Jobs" "cancelled" "line3-generated.txt" && save 120x40-16-jobs-cancelled
+keys F5
+wait_for "100%  400/400 items" "Done: 400 items provisioned" && save 120x40-17-resumed-done
+screen | grep -Eq "earlier [1-9][0-9]*" || fail "the resumed run did not start from the journal"
+keys Enter
+wait_for "400 items: 400 succeeded, 0 failed, 0 skipped, 0 pending" \
+    && save 120x40-18-review-resumed
+keys F2
+wait_for "thingpress · Jobs" "Updated" && save 120x40-19-jobs
+keys q
+wait_for "CONSOLE-EXIT=0"
+
+echo "console_e2e_test: screens in $SCREENS"
+if [ "$fails" -gt 0 ]; then
+    echo "console_e2e_test: $fails failure(s)" >&2
+    exit 1
+fi
+echo "console_e2e_test: ok"
