@@ -512,6 +512,18 @@ static void explain(const work *it, const step *s, const iot_result *res, char *
         snprintf(out, n, "%s", raw);
 }
 
+/* "item":..,"target":..[,"with":..] of a call's audit line. */
+static void call_fields(eng *g, const work *it, const step *s, buf *a)
+{
+    buf_printf(a, "\"item\":%zu,\"target\":", it->idx);
+    buf_json_str(a, s->kind == ST_REGISTER || s->kind == ST_ACTIVATE ? it->fp : it->name);
+    if (s->kind == ST_ATTACH_POLICY || s->kind == ST_ADD_GROUP) {
+        buf_puts(a, ",\"with\":");
+        buf_json_str(a, s->kind == ST_ATTACH_POLICY ? g->cfg.policies[s->arg]
+                                                    : g->cfg.thing_groups[s->arg]);
+    }
+}
+
 /* 1 ok, 0 failed (why filled), -1 cancelled. */
 static int run_step(worker *w, work *it, const step *s, step_out *o, int *attempts,
                     char *why, size_t why_n)
@@ -522,6 +534,25 @@ static int run_step(worker *w, work *it, const step *s, step_out *o, int *attemp
     for (;;) {
         if (rate_acquire(g->rates[op], &g->cancel))
             return -1;
+        /* The intent, on disk before the call can reach AWS (journal.h). */
+        buf a = BUF_INIT;
+        buf_printf(&a, "{\"intent\":\"%s\",", op_table[op].name);
+        call_fields(g, it, s, &a);
+        buf_printf(&a, ",\"attempt\":%d}", *attempts + 1);
+        err ae;
+        err_clear(&ae);
+        if (jnl_audit(g->j, g->job_id, a.data, &ae)) {
+            /* no call without its audit line: the job stops, items pending */
+            char m[700];
+            set_message(g, "%s; the job stopped with its items pending",
+                        err_format(&ae, m, sizeof m));
+            atomic_store(&g->cancel, 1);
+            q_close(&g->work_q);
+            buf_free(&a);
+            return -1;
+        }
+        buf_reset(&a);
+
         iot_result res;
         memset(&res, 0, sizeof res);
         iot_class c = do_step(w, it, s, o, &res);
@@ -529,16 +560,8 @@ static int run_step(worker *w, work *it, const step *s, step_out *o, int *attemp
         atomic_fetch_add(&g->calls, 1);
         int ok = c == IOT_OK || idempotent_done(s, &res);
 
-        buf a = BUF_INIT;
-        buf_printf(&a, "{\"op\":\"%s\",\"item\":%zu,\"target\":", op_table[op].name,
-                   it->idx);
-        buf_json_str(&a, s->kind == ST_REGISTER || s->kind == ST_ACTIVATE ? it->fp
-                                                                          : it->name);
-        if (s->kind == ST_ATTACH_POLICY || s->kind == ST_ADD_GROUP) {
-            buf_puts(&a, ",\"with\":");
-            buf_json_str(&a, s->kind == ST_ATTACH_POLICY ? g->cfg.policies[s->arg]
-                                                         : g->cfg.thing_groups[s->arg]);
-        }
+        buf_printf(&a, "{\"op\":\"%s\",", op_table[op].name);
+        call_fields(g, it, s, &a);
         buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res.status,
                    ok ? "ok" : iot_class_name(c));
         if (res.code[0]) {
@@ -1337,7 +1360,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     pthread_mutex_unlock(&g->mu);
     out->done = atomic_load(&g->done);
     out->failed = atomic_load(&g->failed);
-    out->skipped = atomic_load(&g->skipped) + (g->cfg.skip_invalid ? 0 : 0);
+    out->skipped = atomic_load(&g->skipped);
     for (int i = 0; i < ENG_N_COUNTS; i++)
         out->counts[i] = atomic_load(&g->counts[i]);
     out->calls = atomic_load(&g->calls);

@@ -21,7 +21,9 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +136,11 @@ struct journal {
     sqlite3_stmt *st[S_COUNT];
     char dir[PATH_MAX];
     char db_path[PATH_MAX];
-    int audit_fd;    /* -1 until the first jnl_audit */
-    int audit_dirty; /* lines written since the last fdatasync */
+    /* The audit log may be written from any thread (jnl_audit): the lazy
+     * open is under audit_mu, each line is one O_APPEND write(2). */
+    pthread_mutex_t audit_mu;
+    _Atomic int audit_fd;    /* -1 until the first jnl_audit */
+    _Atomic int audit_dirty; /* lines written since the last fdatasync */
 };
 
 const char *jnl_status_name(jnl_status st)
@@ -415,6 +420,7 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
     *out = NULL;
     journal *j = xcalloc(1, sizeof *j);
     j->audit_fd = -1;
+    pthread_mutex_init(&j->audit_mu, NULL);
     if (resolve_dir(j->dir, sizeof j->dir, state_dir, e))
         goto fail;
     /* room for every file name under it (reports/job-ID.json.tmp) */
@@ -503,6 +509,7 @@ void jnl_close(journal *j)
             fdatasync(j->audit_fd);
         close(j->audit_fd);
     }
+    pthread_mutex_destroy(&j->audit_mu);
     free(j);
 }
 
@@ -510,14 +517,14 @@ void jnl_close(journal *j)
 
 static int audit_sync(journal *j, err *e)
 {
-    if (j->audit_fd < 0 || !j->audit_dirty)
+    if (j->audit_fd < 0 || !atomic_exchange(&j->audit_dirty, 0))
         return 0;
     if (fdatasync(j->audit_fd) != 0) {
+        j->audit_dirty = 1;
         err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot sync: %s",
                 strerror(errno));
         return -1;
     }
-    j->audit_dirty = 0;
     return 0;
 }
 
@@ -905,14 +912,20 @@ int jnl_audit(journal *j, long long job_id, const char *json, err *e)
         return -1;
     }
     if (j->audit_fd < 0) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
-        j->audit_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        pthread_mutex_lock(&j->audit_mu);
         if (j->audit_fd < 0) {
-            err_set(e, ERR_IO, path, 0, -1, "cannot open the audit log: %s",
-                    strerror(errno));
-            return -1;
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
+            int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            if (fd < 0) {
+                pthread_mutex_unlock(&j->audit_mu);
+                err_set(e, ERR_IO, path, 0, -1, "cannot open the audit log: %s",
+                        strerror(errno));
+                return -1;
+            }
+            j->audit_fd = fd;
         }
+        pthread_mutex_unlock(&j->audit_mu);
     }
     char tbuf[40];
     iso_time_ms(tbuf, sizeof tbuf);

@@ -23,7 +23,13 @@
  * gets one JSON object per line for every mutating call (intent and outcome)
  * and every item outcome: time, job, file, batch, item, operation, target,
  * result. No secrets, no certificate bodies. Each line is one write(2), so
- * it survives a crash of the process as soon as jnl_audit returns.
+ * it survives a crash of the process as soon as jnl_audit returns. The
+ * engine writes a call's intent ({"intent": OP, ...}) synchronously before
+ * sending it, and its answer ({"op": OP, "status": ...}) and the item
+ * outcomes through its journal thread, in the transaction that records the
+ * step: after a kill -9 every call that may have reached AWS has its intent
+ * line; an answer or an outcome written just before a lost commit appears
+ * again when its step is done again on resume.
  *
  * Durability: jnl_commit fdatasyncs the audit log, then commits. With
  * synchronous=NORMAL a power loss may undo the last few commits of the
@@ -39,7 +45,8 @@
  * holds an audit trail.
  *
  * Threading: a journal is used by one thread at a time (the engine's journal
- * thread); readers (status, console) open their own journal.
+ * thread), except jnl_audit, which any thread may call; readers (status,
+ * console) open their own journal.
  * Ownership: every jnl_job / jnl_item is a copy in the caller's memory. */
 #ifndef TP_ENGINE_JOURNAL_H
 #define TP_ENGINE_JOURNAL_H
@@ -165,8 +172,9 @@ int jnl_item_list(journal *j, long long job_id, int status_filter, size_t offset
 /* Audit log: one line, `json` is a complete object without the trailing
  * newline (line breaks in it become spaces); "time" (ISO 8601 UTC with
  * milliseconds) and "job" (null when job_id <= 0) are put first, so `json`
- * must not carry them. The file is opened on first use. The thread that owns
- * the journal. */
+ * must not carry them. The file is opened on first use. Unlike the rest of
+ * this API, jnl_audit may be called from any thread while the owner uses the
+ * journal (workers write their intent lines before each call). */
 int jnl_audit(journal *j, long long job_id, const char *json, err *e);
 
 /* Appends the job, or the item, as one JSON object (compact, one line): the

@@ -77,7 +77,7 @@ static void maybe_increase(rate *r, double now)
     r->last_adjust = now;
 }
 
-int rate_acquire(rate *r, const atomic_int *cancel)
+int rate_acquire(rate *r, const rate_cancel_flag *cancel)
 {
     pthread_mutex_lock(&r->mu);
     double now = rate_now();

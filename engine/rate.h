@@ -17,7 +17,13 @@
 #ifndef TP_ENGINE_RATE_H
 #define TP_ENGINE_RATE_H
 
+#ifdef __cplusplus
+#include <atomic>
+typedef std::atomic<int> rate_cancel_flag;
+#else
 #include <stdatomic.h>
+typedef atomic_int rate_cancel_flag;
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,7 +37,7 @@ void rate_free(rate *r);
 
 /* Waits for this call's send slot. Returns 0, or -1 if *cancel became
  * nonzero while waiting (checked every 50 ms; cancel may be NULL). */
-int rate_acquire(rate *r, const atomic_int *cancel);
+int rate_acquire(rate *r, const rate_cancel_flag *cancel);
 
 /* Outcome feedback. */
 void rate_throttled(rate *r);

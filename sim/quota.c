@@ -13,7 +13,7 @@
 #include "base/xalloc.h"
 
 #define MAX_FILE_BYTES (1024 * 1024)
-#define SPEC_HINT "--quotas takes aws-default, unlimited or a JSON file"
+#define SPEC_HINT "--quotas takes aws-default, aws-default*K, unlimited or a JSON file"
 
 static const struct {
     const char *name;
@@ -264,6 +264,33 @@ out:
     return rc;
 }
 
+/* "aws-default" (scale 1) or "aws-default*K" (every quota times K, as an
+ * account with raised quotas): *scale > 0. Anything else: *scale = 0. */
+static int is_scaled_default(const char *spec, double *scale, err *e)
+{
+    static const char base[] = "aws-default";
+    *scale = 0;
+    if (strncmp(spec, base, sizeof base - 1) != 0)
+        return 0;
+    const char *p = spec + sizeof base - 1;
+    if (!*p) {
+        *scale = 1;
+        return 0;
+    }
+    if (*p != '*')
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double k = strtod(p + 1, &end);
+    if (errno || end == p + 1 || *end || !(k > 0) || k > 1e6) {
+        err_set(e, ERR_USAGE, "--quotas", 0, -1,
+                "'%s': aws-default*K takes a factor K between 0 and 1000000", spec);
+        return -1;
+    }
+    *scale = k;
+    return 0;
+}
+
 int quota_new(quota **out, const char *spec, err *e)
 {
     *out = NULL;
@@ -277,9 +304,14 @@ int quota_new(quota **out, const char *spec, err *e)
     memset(q, 0, sizeof *q);
     q->spec = xstrdup(spec);
     q->clock = monotonic_ns;
-    if (strcmp(spec, "aws-default") == 0) {
+    double scale = 0;
+    if (is_scaled_default(spec, &scale, e) < 0) {
+        quota_free(q);
+        return -1;
+    }
+    if (scale > 0) {
         for (size_t i = 0; i < NOPS; i++)
-            bucket_init(&q->b[i], table[i].rate);
+            bucket_init(&q->b[i], table[i].rate * scale);
         bucket_init(&q->b[NOPS], QUOTA_UNLIMITED);
     } else if (strcmp(spec, "unlimited") == 0) {
         for (size_t i = 0; i <= NOPS; i++)

@@ -9,6 +9,8 @@
  *
  * Specs:
  *   aws-default  the default per-account TPS of AWS IoT Core (table below).
+ *   aws-default*K  the same table, every rate times K (an account whose
+ *                quotas were raised; benchmarks of the engine's probing).
  *   unlimited    never throttles.
  *   FILE.json    a JSON object of operation name -> calls per second, e.g.
  *                  {"CreateThing": 50, "AttachPolicy": "unlimited", "default": 20}
@@ -75,7 +77,8 @@ typedef struct quota quota;
 /* A monotonic clock in nanoseconds; ctx is what quota_set_clock was given. */
 typedef unsigned long long (*quota_clock_fn)(void *ctx);
 
-/* Parses spec ("aws-default", "unlimited" or a JSON file path) into *out.
+/* Parses spec ("aws-default", "aws-default*K", "unlimited" or a JSON file
+ * path) into *out.
  * Returns 0, or -1 with *out NULL and e filled: ERR_USAGE for an empty spec,
  * ERR_IO for a file that cannot be read, ERR_FORMAT for a file that is not a
  * valid quota table (e->where is the file, e->line the JSON line when known). */

@@ -210,6 +210,31 @@ TEST(Quota, DefaultUnlimitedThrottlesOnlyNamedOps)
     EXPECT_EQ(5, allowed);
 }
 
+// aws-default*K: every rate of the table times K (raised account quotas).
+TEST(Quota, ScaledAwsDefault)
+{
+    QuotaPtr p;
+    err e;
+    err_clear(&e);
+    ASSERT_EQ(0, quota_new(&p.q, "aws-default*10", &e)) << format(e);
+    EXPECT_EQ(100, quota_rate(p.q, "RegisterCertificateWithoutCA"));
+    EXPECT_EQ(150, quota_rate(p.q, "AttachPolicy"));
+    EXPECT_EQ(3500, quota_rate(p.q, "DescribeThing"));
+    QuotaPtr h;
+    ASSERT_EQ(0, quota_new(&h.q, "aws-default*0.5", &e)) << format(e);
+    EXPECT_EQ(5, quota_rate(h.q, "UpdateCertificate"));
+    for (const char *bad : {"aws-default*", "aws-default*0", "aws-default*-2",
+                            "aws-default*x", "aws-default*10x", "aws-default*1e9"}) {
+        quota *q = nullptr;
+        err_clear(&e);
+        EXPECT_EQ(-1, quota_new(&q, bad, &e)) << bad;
+        EXPECT_EQ(nullptr, q);
+        EXPECT_EQ(ERR_USAGE, e.code) << bad;
+        EXPECT_STREQ("--quotas", e.where);
+        EXPECT_NE(nullptr, strstr(e.msg, "factor")) << e.msg;
+    }
+}
+
 TEST(Quota, BadSpecsAndFiles)
 {
     quota *q = nullptr;
@@ -218,7 +243,9 @@ TEST(Quota, BadSpecsAndFiles)
     EXPECT_EQ(-1, quota_new(&q, "", &e));
     EXPECT_EQ(ERR_USAGE, e.code);
     EXPECT_STREQ("--quotas", e.where);
-    EXPECT_NE(nullptr, strstr(e.msg, "aws-default, unlimited or a JSON file")) << e.msg;
+    EXPECT_NE(nullptr,
+              strstr(e.msg, "aws-default, aws-default*K, unlimited or a JSON file"))
+        << e.msg;
 
     // A typo of a keyword is read as a missing file, and the message says what
     // --quotas accepts.
@@ -227,7 +254,9 @@ TEST(Quota, BadSpecsAndFiles)
     EXPECT_EQ(ERR_IO, e.code);
     EXPECT_STREQ("aws-defaults", e.where);
     EXPECT_NE(nullptr, strstr(e.msg, "No such file")) << e.msg;
-    EXPECT_NE(nullptr, strstr(e.msg, "aws-default, unlimited or a JSON file")) << e.msg;
+    EXPECT_NE(nullptr,
+              strstr(e.msg, "aws-default, aws-default*K, unlimited or a JSON file"))
+        << e.msg;
 
     const char *dir = getenv("TEST_TMPDIR");
     err_clear(&e);

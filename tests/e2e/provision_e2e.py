@@ -457,14 +457,17 @@ class E2E(unittest.TestCase):
     def assert_audited(self, state, log_lines):
         """Every mutating call the sim received is in the audit log, and the
         audit log has no call the sim did not receive."""
-        sent, audited = {}, {}
+        sent, audited, intents = {}, {}, {}
         for line in log_lines:
             if line["op"] in FAST:
                 sent[line["op"]] = sent.get(line["op"], 0) + 1
         for a in self.audit_lines(state):
             if "op" in a:
                 audited[a["op"]] = audited.get(a["op"], 0) + 1
+            if "intent" in a:
+                intents[a["intent"]] = intents.get(a["intent"], 0) + 1
         self.assertEqual(audited, sent, "audited calls vs calls the sim received")
+        self.assertEqual(intents, sent, "intents vs calls the sim received")
 
     def assert_no_secret(self, state, runs):
         """The secret key appears in no output and no file of the state directory."""
@@ -787,6 +790,16 @@ class Crashes(E2E):
             for phase, job, steps in zip((1, 2), ids, (2, 5)):
                 self.assert_journal(state, job, self.N, phase=phase, steps=steps)
             lines = self.audit_lines(state)
+            # every call the sim received was audited before it was sent
+            sent, intents = {}, {}
+            for l in sim.log_lines():
+                if l["op"] in FAST:
+                    sent[l["op"]] = sent.get(l["op"], 0) + 1
+            for a in lines:
+                if "intent" in a:
+                    intents[a["intent"]] = intents.get(a["intent"], 0) + 1
+            for op in sent:
+                self.assertGreaterEqual(intents.get(op, 0), sent[op], "intents of " + op)
             done = {(a["job"], a["item"]) for a in lines if a.get("outcome") == "done"}
             self.assertEqual(len(done), 2 * self.N)
             self.assertFalse([a for a in lines if a.get("outcome") == "failed"])

@@ -415,11 +415,13 @@ class Watch(e2e.E2E):
             per_op[l["op"]] = per_op.get(l["op"], 0) + 1
         for op, count in per_op.items():
             self.assertLessEqual(count, n + 2 * 32, "%s sent %d times" % (op, count))
-        # The audit log has every call the sim answered, but for those a kill
-        # -9 (or the cancel) caught between the call and the journal thread's
-        # next write (the engine audits after the call, asynchronously): at
-        # most the calls in flight, one per worker.
-        sent, audited = {}, {}
+        # Every call the sim received has its intent line (written before
+        # the call is sent); a kill -9 can only leave intents without a call
+        # (at most one per worker). The answers are written after the call,
+        # asynchronously: those a kill -9 (or the cancel) caught between the
+        # call and the journal thread's next write are missing, at most the
+        # calls in flight, one per worker.
+        sent, audited, intents = {}, {}, {}
         for l in self.sim.log_lines():  # both phases
             if l["op"] in e2e.FAST:
                 sent[l["op"]] = sent.get(l["op"], 0) + 1
@@ -427,8 +429,14 @@ class Watch(e2e.E2E):
             # a call SIGTERM cancelled in flight has no answer (status 0)
             if "op" in a and a["status"]:
                 audited[a["op"]] = audited.get(a["op"], 0) + 1
+            if "intent" in a:
+                intents[a["intent"]] = intents.get(a["intent"], 0) + 1
         for op in sent:
             self.assertLessEqual(audited.get(op, 0), sent[op], op)
+            self.assertGreaterEqual(intents.get(op, 0), sent[op], "intents of " + op)
+        self.assertLessEqual(sum(intents.values()) - sum(sent.values()), 2 * 32,
+                             "intents without a call: sent %s, intents %s"
+                             % (sent, intents))
         self.assertLessEqual(sum(sent.values()) - sum(audited.values()), 32,
                              "calls not in the audit log: sent %s, audited %s"
                              % (sent, audited))
