@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build optimised, then run a benchmark: bench/run.sh validate|client [--quick]
+# Build optimised, then run a benchmark: bench/run.sh validate|client|provision [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./install-deps.sh
@@ -12,5 +12,6 @@ case "$what" in
   validate) exec "$PY" bench/validate_bench.py --bin bazel-bin/cli/thingpress "$@" ;;
   client) bazel build //bench:client_bench
     exec bazel-bin/bench/client_bench --bin bazel-bin/cli/thingpress "$@" ;;
-  *) echo "bench/run.sh: unknown benchmark '$what' (validate, client)" >&2; exit 2 ;;
+  provision) exec "$PY" bench/provision_bench.py --bin bazel-bin/cli/thingpress "$@" ;;
+  *) echo "bench/run.sh: unknown benchmark '$what' (validate, client, provision)" >&2; exit 2 ;;
 esac

@@ -4,16 +4,21 @@
  * 1/rate apart (a virtual clock, like GCRA), so calls leave evenly instead of
  * in bursts and never exceed `rate` on average. The rate starts from the
  * configured quota table (DESIGN.md §6) and adapts:
- *   - ThrottlingException: multiplicative decrease (x0.9), and no increase
- *     for a cool-down second;
+ *   - ThrottlingException (at most one decrease per half second): down to
+ *     98% of the rate the account accepted over the last two seconds when
+ *     the pacer is above it (never more than halving at once), x0.97 when
+ *     it is not (throttles of calls sent earlier), x0.9 before there is a
+ *     measure; and no increase for a cool-down second;
  *   - while callers are waiting on the pacer (it is the bottleneck) and no
- *     throttling has been seen for a second: probe up, x1.25 per second
+ *     throttling has been seen for a second: probe up, x2 per second
  *     until the first throttle ("slow start"), then +3% per second.
  * So an account whose quotas were raised is discovered within seconds, and
  * one whose quotas are lower than the table settles just under them.
  *
- * Threading: any thread; one mutex per pacer, held only to reserve a slot.
- * The wait happens outside the lock and can be cut short by a cancel flag. */
+ * Threading: any thread; one mutex per pacer, held only to take a slot.
+ * A slot is taken when it is due (not reserved ahead), so a change of rate
+ * applies at once; waiting callers sleep outside the lock in ticket order,
+ * and a cancel flag cuts the wait short. */
 #ifndef TP_ENGINE_RATE_H
 #define TP_ENGINE_RATE_H
 
@@ -39,9 +44,16 @@ void rate_free(rate *r);
  * nonzero while waiting (checked every 50 ms; cancel may be NULL). */
 int rate_acquire(rate *r, const rate_cancel_flag *cancel);
 
-/* Outcome feedback. */
+/* Outcome feedback: every answer of a paced call is reported, accepted
+ * (rate_ok) or throttled (rate_throttled). */
 void rate_throttled(rate *r);
 void rate_ok(rate *r);
+
+/* Tests: a clock (seconds) and a sleep that the pacer uses instead of the
+ * monotonic clock and nanosleep; NULL restores them. Set before use. */
+typedef double (*rate_clock_fn)(void *ctx);
+typedef void (*rate_sleep_fn)(void *ctx, double seconds);
+void rate_set_clock(rate *r, rate_clock_fn clock, rate_sleep_fn sleep, void *ctx);
 
 /* Current rate (requests/s) and counters, for progress displays. */
 typedef struct rate_stats {

@@ -721,6 +721,12 @@ class Crashes(E2E):
         """Items done in the newest job of the journal (-1: no job yet)."""
         if not os.path.exists(os.path.join(state, "journal.db")):
             return -1
+        # killed while the journal was being created: the file is there,
+        # without its tables yet (the next run creates them)
+        p = subprocess.run([OPTS.bin, "status", "--state", state, "--output", "json"],
+                           capture_output=True, text=True, timeout=60, env=base_env())
+        if p.returncode == 2 and "no journal" in p.stderr:
+            return -1
         jobs = status_json(state)["jobs"]
         if not jobs:
             return -1
