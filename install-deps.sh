@@ -12,6 +12,7 @@
 #   libgtest-dev googletest GoogleTest
 #   tmux clang clang-format  console end-to-end tests, fuzzing, format check
 #   time                   GNU time: peak RSS in benchmarks
+#   awscli                 AWS CLI v2, a second client of the sim in tests
 set -euo pipefail
 
 pkgs=(
@@ -32,6 +33,7 @@ pkgs=(
   clang
   clang-format
   time
+  awscli
 )
 
 SUDO=""

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `thingpress sim` driven by the AWS CLI v1 (DESIGN.md §8): every operation it
+# `thingpress sim` driven by the AWS CLI (DESIGN.md §8; v1 from pyenv by
+# default, AWS_BIN=/usr/bin/aws for Debian's v2): every operation it
 # serves, the AWS error codes and their HTTP statuses (read back from the
 # sim's own JSON-lines request log, since the CLI prints only the code),
 # SigV4 rejections (wrong secret, unknown key, stale date), state kept across
@@ -70,7 +71,12 @@ start_sim() { # start_sim EXTRA-ARGS...
 # ---- the AWS CLI ----
 
 export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET AWS_DEFAULT_REGION=$REGION
-export AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=legacy # one request per call: the log lines match
+# one request per call, so the log lines match: v1's "legacy" mode, or v2's
+# "standard" (v2 has no legacy mode) with a single attempt
+case "$("$AWS_BIN" --version 2>&1)" in
+aws-cli/1.*) export AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=legacy ;;
+*) export AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard ;;
+esac
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_IOT
 
@@ -143,7 +149,8 @@ eq "describe-certificate: id" "$CERT1_ID" "$(echo "$OUT" | j 'd["certificateDesc
 eq "describe-certificate: arn" "$(arn cert $CERT1_ID)" "$(echo "$OUT" | j 'd["certificateDescription"]["certificateArn"]')"
 eq "describe-certificate: status" INACTIVE "$(echo "$OUT" | j 'd["certificateDescription"]["status"]')"
 eq "describe-certificate: pem as registered" "$(cat "$TD/iot-wire/test-cert.pem")" "$(echo "$OUT" | j 'd["certificateDescription"]["certificatePem"].rstrip("\n")')"
-eq "describe-certificate: creationDate is a recent time (epoch seconds)" True "$(echo "$OUT" | "$PY" -c 'import json,sys,time; d=json.load(sys.stdin)["certificateDescription"]; print(abs(time.time() - d["creationDate"]) < 600)')"
+# v1 prints the wire's epoch seconds; v2 formats them as ISO 8601
+eq "describe-certificate: creationDate is a recent time" True "$(echo "$OUT" | "$PY" -c 'import json,sys,time,datetime; c=json.load(sys.stdin)["certificateDescription"]["creationDate"]; c=c if isinstance(c,(int,float)) else datetime.datetime.fromisoformat(c).timestamp(); print(abs(time.time() - c) < 600)')"
 eq "describe-certificate: ownedBy" "$ACCOUNT" "$(echo "$OUT" | j 'd["certificateDescription"]["ownedBy"]')"
 expect_err ResourceNotFoundException 404 describe-certificate --certificate-id "$(printf '%064d' 0)"
 
