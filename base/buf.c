@@ -15,6 +15,7 @@ void buf_reserve(buf *b, size_t extra)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
+    b->data[b->len] = '\0'; /* data is always a string, also after a bare reserve */
 }
 
 void buf_append(buf *b, const void *p, size_t n)
@@ -78,6 +79,38 @@ char *buf_take(buf *b, size_t *len)
     return p;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 when p does not start one. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        if (p[0] == 0xe0)
+            lo = 0xa0;
+        else if (p[0] == 0xed)
+            hi = 0x9f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        if (p[0] == 0xf0)
+            lo = 0x90;
+        else if (p[0] == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
 void buf_json_str(buf *b, const char *s)
 {
     buf_putc(b, '"');
@@ -99,10 +132,22 @@ void buf_json_str(buf *b, const char *s)
             buf_puts(b, "\\t");
             break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 buf_printf(b, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 buf_putc(b, (char)*p);
+            } else {
+                /* JSON is UTF-8: a byte that is not part of a well-formed
+                 * sequence (a truncated message, a hostile name) becomes
+                 * U+FFFD, so the document always parses. */
+                size_t n = utf8_seq(p);
+                if (n) {
+                    buf_append(b, p, n);
+                    p += n - 1;
+                } else {
+                    buf_puts(b, "\\ufffd");
+                }
+            }
         }
     }
     buf_putc(b, '"');

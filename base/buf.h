@@ -33,7 +33,8 @@ void buf_free(buf *b);
 /* Hands the bytes to the caller (NUL-terminated, never NULL); b is reset. */
 char *buf_take(buf *b, size_t *len);
 
-/* Appends s as a JSON string literal (quotes, escapes, control chars). */
+/* Appends s as a JSON string literal (quotes, escapes, control chars); bytes
+ * that are not well-formed UTF-8 become U+FFFD, so the result always parses. */
 void buf_json_str(buf *b, const char *s);
 
 #ifdef __cplusplus

@@ -440,6 +440,7 @@ static int parse_line(toml_ctx *t, char *line, buf *table, toml_kv kv, void *ctx
         }
         buf_append(&key, s, (size_t)(p - s));
     }
+    buf_puts(&key, ""); /* a quoted key may be empty (""): "" then, never NULL */
     p = skip_ws(p);
     if (*p != '=') {
         fail(t, "expected '=' after the key '%s'", key.data);
@@ -584,7 +585,7 @@ static int apply_overrides(jobcfg *c, const char *s, const char *path, err *e)
         buf_reset(&val);
         while (*p && *p != '=' && !isspace((unsigned char)*p))
             buf_putc(&key, *p++);
-        if (*p != '=') {
+        if (*p != '=' || !key.len) { /* "=x" has no key */
             err_set(e, ERR_FORMAT, path, 0, -1,
                     "parameter_overrides: expected Key=Value, got '%s'",
                     key.data ? key.data : "");
@@ -660,10 +661,10 @@ static int own_kv(void *ctx, const char *table, const char *key, char **vals,
 int jobcfg_load(jobcfg *c, const char *path, err *e)
 {
     sam_scan s = {0};
-    if (toml_walk(path, sam_kv, &s, e))
-        return -1;
     int rc;
-    if (s.is_samconfig) {
+    if (toml_walk(path, sam_kv, &s, e)) {
+        rc = -1; /* a line after a parameter_overrides was not TOML */
+    } else if (s.is_samconfig) {
         const char *ov = s.overrides ? s.overrides : s.any;
         if (!ov) {
             err_set(e, ERR_FORMAT, path, 0, -1,

@@ -183,6 +183,11 @@ void iot_http_classify(iot_result *res, long status, const char *errtype,
         while (len && errtype[len - 1] == ' ')
             len--;
         copy_field(res->code, sizeof res->code, errtype, len);
+        /* a header value may hold control bytes (terminal escapes): the
+         * code is shown as is, so keep it printable */
+        for (char *p = res->code; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
     }
     if (body && body_len)
         j = json_loadb(body, body_len, 0, NULL);
@@ -548,9 +553,13 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
         if (res->cls == IOT_OK)
             buf_append(body, c->resp.data ? c->resp.data : "", c->resp.len);
     }
-    /* Whatever a server echoes, secrets stay out of results. */
-    iot_http_mask(res->message, c->secret_key);
-    iot_http_mask(res->message, c->session_token);
+    /* Whatever a server echoes (in the body or in x-amzn-ErrorType), secrets
+     * stay out of results. */
+    char *fields[] = {res->message, res->code, res->resource_id, res->resource_arn};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        iot_http_mask(fields[i], c->secret_key);
+        iot_http_mask(fields[i], c->session_token);
+    }
 
 out:
     res->elapsed_us = now_us() - t0;

@@ -252,6 +252,11 @@ static void bad_response(iot_result *res, const iot_client *c, const char *why)
     res->maybe_applied = 1;
     snprintf(res->message, sizeof res->message, "unreadable response from %s (%s)",
              iot_client_endpoint(c), why);
+    /* why may quote the server's bytes (Jansson's "near '...'"): keep the
+     * message one printable line. */
+    for (char *p = res->message; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
 }
 
 /* Sends r (built with build_rc) and frees it; on IOT_OK with want_json,
