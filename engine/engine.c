@@ -760,8 +760,10 @@ static int file_sha256(const char *path, char out[65], err *e)
     return rc;
 }
 
+/* Under g->mu: eng_snapshot_get reads the plan from other threads. */
 static void build_plan(eng *g)
 {
+    pthread_mutex_lock(&g->mu);
     int n = 0;
     if (g->phase == 1) {
         g->plan[n++] = (step){ST_REGISTER, 0};
@@ -783,6 +785,7 @@ static void build_plan(eng *g)
             g->plan[n++] = (step){ST_ADD_GROUP, (int)i};
     }
     g->n_steps = n;
+    pthread_mutex_unlock(&g->mu);
 }
 
 /* items/s the quota table allows: min over ops of rate / calls per item */
@@ -1171,7 +1174,10 @@ static void *engine_main(void *arg)
         goto out;
     }
     build_plan(g);
-    g->snap.ceiling = ceiling(g);
+    double ceil_ips = ceiling(g);
+    pthread_mutex_lock(&g->mu);
+    g->snap.ceiling = ceil_ips;
+    pthread_mutex_unlock(&g->mu);
 
     /* 2. pre-flight */
     set_state(g, ENG_PREFLIGHT);
@@ -1357,6 +1363,9 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     *out = g->snap;
     double t0 = g->t_start;
     size_t this_run = g->done_this_run;
+    int used[N_OPS] = {0}; /* the operations of the plan (set once validated) */
+    for (int i = 0; i < g->n_steps; i++)
+        used[op_of(g->plan[i].kind)] = 1;
     pthread_mutex_unlock(&g->mu);
     out->done = atomic_load(&g->done);
     out->failed = atomic_load(&g->failed);
@@ -1373,10 +1382,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     out->eta = out->items_per_s > 0 ? (double)left / out->items_per_s : -1;
     out->n_ops = 0;
     for (int op = 0; op < N_OPS && out->n_ops < ENG_MAX_OPS; op++) {
-        int used = 0;
-        for (int i = 0; i < g->n_steps; i++)
-            used |= op_of(g->plan[i].kind) == (op_id)op;
-        if (used)
+        if (used[op])
             rate_get_stats(g->rates[op], &out->ops[out->n_ops++]);
     }
 }

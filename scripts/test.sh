@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # All tests: install what is missing, build everything, run every test, then
-# the parser tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Ends with one line "N passed, N failed" summing both runs.
+# every C/C++ test again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# the concurrency tests under ThreadSanitizer, and the libFuzzer targets for
+# 10 seconds each (fuzz/run.sh).
+# Ends with one line "N passed, N failed" summing all runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./install-deps.sh || exit 1
@@ -11,15 +13,25 @@ cd "$(dirname "$0")/.."
 counts=$(mktemp)
 rc=0
 TP_COUNTS=$counts scripts/bazel-test.sh //... || rc=$?
-# Under the sanitizers: the parser tests (tag "parsers").
-mapfile -t asan_targets < <(bazel query 'attr(tags, "\bparsers\b", tests(//tests/...))' 2>/dev/null)
-if [ "${#asan_targets[@]}" -eq 0 ]; then
-  echo "test.sh: bazel query found no parser tests" >&2
-  echo "0 1 0" >> "$counts"; rc=1
-else
-  TP_COUNTS=$counts scripts/bazel-test.sh --config=asan "${asan_targets[@]}" || {
-    r=$?; [ "$rc" = 0 ] && rc=$r; }
-fi
+# Under AddressSanitizer + UndefinedBehaviorSanitizer: every C/C++ test
+# (the sh_tests drive the optimised binary and run once, above).
+step() { # step CONFIG QUERY: bazel test --config=CONFIG on the tests QUERY finds
+  local targets
+  mapfile -t targets < <(bazel query "$2" 2>/dev/null)
+  if [ "${#targets[@]}" -eq 0 ]; then
+    echo "test.sh: bazel query '$2' found no tests" >&2
+    echo "0 1 0" >> "$counts"; rc=1; return
+  fi
+  TP_COUNTS=$counts scripts/bazel-test.sh --config="$1" "${targets[@]}" || {
+    local r=$?; [ "$rc" = 0 ] && rc=$r; }
+}
+step asan 'kind(cc_test, tests(//tests/...))'
+# Under ThreadSanitizer: the engine, client and sim concurrency tests (tag tsan).
+step tsan 'attr(tags, "\btsan\b", tests(//tests/...))'
+# libFuzzer targets (fuzz/README.md): replay fuzz/regressions/, then fuzz each
+# target for 10 seconds; one test per target. Built with clang outside Bazel.
+TP_COUNTS=$counts fuzz/run.sh --fresh --seconds "${TP_FUZZ_SECONDS:-10}" || {
+  r=$?; [ "$rc" = 0 ] && rc=$r; }
 awk '{p+=$1; f+=$2; s+=$3} END {
   line = p " passed, " f " failed"; if (s) line = line ", " s " skipped"; print line }' "$counts"
 rm -f "$counts"

@@ -1,0 +1,253 @@
+// The engine (engine/engine.h) in-process against the local endpoint
+// in-process (sim/sim.h), with several workers and every fault kind on, while
+// another thread polls the snapshot and drains the events the way the
+// console's UI thread does. Meant for ThreadSanitizer (tag "tsan"): it drives
+// the worker pool, the pacer, the journal writer and the snapshot/event queue
+// concurrently. Phase 1 (register, policy, deferred Things) then Phase 2
+// (activate, Thing with type and attributes, principal, policy, group) on the
+// 100 generated certificates; and a job cancelled mid-run, then resumed.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/stat.h>
+
+using std::atomic_int; // engine/rate.h names C11's atomic_int
+
+extern "C" {
+#include "engine/engine.h"
+#include "engine/jobcfg.h"
+#include "iot/client.h"
+#include "sim/sim.h"
+}
+
+#include "testutil.h"
+
+namespace
+{
+
+const char kAkid[] = "AKIDENGINETEST";
+const char kSecret[] = "engine-test-secret";
+// Every fault kind; about 10% of the requests. Seeded: the faults are the same
+// for the same request order (the order itself varies with the threads).
+const char kFaults[] = "500:0.02,503:0.02,throttle:0.03,reset:0.015,late:0.015,seed:11";
+const size_t kItems = 100; // testdata/generated/certificates_test.txt
+
+std::string tmpdir()
+{
+    const char *d = getenv("TEST_TMPDIR");
+    return d ? d : "/tmp";
+}
+
+struct Sim {
+    sim *s = nullptr;
+    std::string url;
+    explicit Sim(const char *faults)
+    {
+        err e;
+        err_clear(&e);
+        EXPECT_EQ(iot_global_init(&e), 0) << e.msg;
+        sim_opts o;
+        memset(&o, 0, sizeof o);
+        o.listen = "127.0.0.1:0";
+        o.quotas = "unlimited";
+        o.faults = faults;
+        o.access_key = kAkid;
+        o.secret_key = kSecret;
+        o.threads = 4;
+        int port = sim_start(&s, &o, &e);
+        EXPECT_GT(port, 0) << e.msg;
+        EXPECT_EQ(sim_seed_samples(s, &e), 0) << e.msg;
+        url = "http://127.0.0.1:" + std::to_string(port);
+    }
+    ~Sim()
+    {
+        sim_stop(s);
+    }
+};
+
+// A job configuration: the bundled samples' policy, group and type, and fast
+// starting rates so 100 items take seconds even under a sanitizer.
+struct Cfg {
+    jobcfg c;
+    Cfg()
+    {
+        jobcfg_init(&c);
+        set("policies", "BasicTestPolicy");
+        set("thing-groups", "BasicTestGroup");
+        for (const char *op :
+             {"RegisterCertificateWithoutCA", "UpdateCertificate", "AttachPolicy",
+              "CreateThing", "AttachThingPrincipal", "AddThingToThingGroup"})
+            set((std::string("rate.") + op).c_str(), "400");
+    }
+    ~Cfg()
+    {
+        jobcfg_free(&c);
+    }
+    void set(const char *k, const char *v)
+    {
+        err e;
+        err_clear(&e);
+        EXPECT_GE(jobcfg_set(&c, k, v, nullptr, 0, &e), 0) << k << ": " << e.msg;
+    }
+};
+
+struct JobRun {
+    eng_snapshot last;
+    eng_state final = ENG_ERROR;
+    size_t polls = 0, events = 0;
+};
+
+// Starts a job, polls it from this thread (snapshot + events every ms) and
+// from a second poller thread; cancels it once cancel_at items are done
+// (0: never). Returns what the last snapshot said.
+JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
+               const std::string &state, int workers, size_t cancel_at = 0)
+{
+    JobRun r;
+    memset(&r.last, 0, sizeof r.last);
+    eng_opts o;
+    memset(&o, 0, sizeof o);
+    o.file = file.c_str();
+    o.cfg = cfg;
+    o.endpoint_url = s.url.c_str();
+    o.region = "us-east-1";
+    o.access_key = kAkid;
+    o.secret_key = kSecret;
+    o.state_dir = state.c_str();
+    o.registry = "engine-test";
+    o.workers = workers;
+    eng *g = nullptr;
+    err e;
+    err_clear(&e);
+    if (eng_start(&g, &o, &e)) {
+        ADD_FAILURE() << "eng_start: " << e.msg;
+        return r;
+    }
+    std::atomic<bool> stop{false};
+    std::atomic<size_t> other_polls{0};
+    std::thread poller([&] {
+        eng_snapshot sn;
+        while (!stop.load()) {
+            eng_snapshot_get(g, &sn);
+            other_polls++;
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+    });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool cancelled = false;
+    for (;;) {
+        eng_snapshot_get(g, &r.last);
+        r.polls++;
+        eng_event ev[8];
+        r.events += eng_events(g, ev, 8);
+        if (r.last.state != ENG_VALIDATING && r.last.state != ENG_PREFLIGHT &&
+            r.last.state != ENG_RUNNING)
+            break;
+        if (cancel_at && !cancelled && r.last.done >= cancel_at) {
+            eng_cancel(g);
+            cancelled = true;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ADD_FAILURE() << "the job did not finish in 120 s";
+            eng_cancel(g);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    r.final = eng_wait(g);
+    stop = true;
+    poller.join();
+    eng_snapshot_get(g, &r.last);
+    eng_event ev[64];
+    r.events += eng_events(g, ev, 64);
+    eng_free(g);
+    EXPECT_GT(other_polls.load(), 0u);
+    return r;
+}
+
+// A device-infos file for Phase 2 from the generated certificates' expected
+// fingerprints and names (testdata/expected/generated-expected.tsv).
+std::string device_infos()
+{
+    auto rows = tu::read_tsv("testdata/expected/generated-expected.tsv");
+    EXPECT_EQ(rows.size(), kItems);
+    std::ostringstream js;
+    js << "{\"batch_id\": \"engine-test\", \"devices\": [";
+    for (size_t i = 0; i < rows.size(); i++) {
+        js << (i ? "," : "") << "{\"certFingerprint\": \"" << rows[i][2]
+           << "\", \"deviceId\": \"" << rows[i][1] << "\", \"attributes\": {\"line\": \"L"
+           << i % 7 << "\"}}";
+    }
+    js << "]}";
+    return tu::temp_file("engine-test-device-infos.json", js.str());
+}
+
+} // namespace
+
+TEST(Engine, Phase1ThenPhase2WithFaults)
+{
+    Sim s(kFaults);
+    std::string state = tmpdir() + "/state-phases";
+    mkdir(state.c_str(), 0700);
+
+    Cfg p1; // Phase 1: register INACTIVE, attach the policy, Things deferred
+    JobRun r1 = run_job(s, &p1.c, "testdata/generated/certificates_test.txt", state, 6);
+    EXPECT_EQ(r1.final, ENG_DONE) << r1.last.message;
+    EXPECT_EQ(r1.last.total, kItems);
+    EXPECT_EQ(r1.last.done, kItems);
+    EXPECT_EQ(r1.last.failed, 0u) << r1.last.message;
+    EXPECT_EQ(r1.last.counts[ENG_REGISTERED], kItems);
+    EXPECT_EQ(r1.last.counts[ENG_POLICIES], kItems);
+    EXPECT_EQ(r1.last.counts[ENG_THINGS], 0u);
+    EXPECT_GT(r1.last.retries, 0u) << "the faults were not injected";
+
+    Cfg p2; // Phase 2: activate, Thing with type and attributes, attach all
+    p2.set("thing-type", "BasicTestType");
+    JobRun r2 = run_job(s, &p2.c, device_infos(), state, 6);
+    EXPECT_EQ(r2.final, ENG_DONE) << r2.last.message;
+    EXPECT_EQ(r2.last.phase, 2);
+    EXPECT_EQ(r2.last.done, kItems);
+    EXPECT_EQ(r2.last.failed, 0u) << r2.last.message;
+    EXPECT_EQ(r2.last.counts[ENG_ACTIVATED], kItems);
+    EXPECT_EQ(r2.last.counts[ENG_THINGS], kItems);
+    EXPECT_EQ(r2.last.counts[ENG_PRINCIPALS], kItems);
+    EXPECT_EQ(r2.last.counts[ENG_GROUPS], kItems);
+    EXPECT_GT(r2.last.retries, 0u);
+    unsigned long long served = 0, rejected = 0, faulted = 0;
+    sim_counts(s.s, &served, &rejected, &faulted);
+    EXPECT_GT(faulted, 0u);
+    printf("phase 1: %llu calls, %llu retries; phase 2: %llu calls, %llu retries; "
+           "sim: %llu served, %llu faulted\n",
+           r1.last.calls, r1.last.retries, r2.last.calls, r2.last.retries, served,
+           faulted);
+}
+
+TEST(Engine, CancelMidRunThenResume)
+{
+    Sim s(kFaults);
+    std::string state = tmpdir() + "/state-cancel";
+    mkdir(state.c_str(), 0700);
+    Cfg c;
+    c.set("thing-deferred", "false"); // one step: register + policy + Thing + group
+    // Slow enough that the cancel lands mid-run: 40 registrations/s.
+    c.set("rate.RegisterCertificateWithoutCA", "40");
+    JobRun a = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8, 20);
+    EXPECT_EQ(a.final, ENG_CANCELLED) << a.last.message;
+    EXPECT_GE(a.last.done, 20u);
+    EXPECT_LT(a.last.done, kItems);
+
+    JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    EXPECT_EQ(b.final, ENG_DONE) << b.last.message;
+    EXPECT_EQ(b.last.resumed, 1);
+    EXPECT_EQ(b.last.already, a.last.done);
+    EXPECT_EQ(b.last.done, kItems);
+    EXPECT_EQ(b.last.failed, 0u) << b.last.message;
+}
