@@ -180,8 +180,11 @@ int cmd_provision(int argc, char **argv)
     }
 
     switch (s.state) {
-    case ENG_REJECTED:
-        cli_error("%s: %s", path, s.message);
+    case ENG_REJECTED: /* the message names the file unless it is about the account */
+        if (!strncmp(s.message, path, strlen(path)) && s.message[strlen(path)] == ':')
+            cli_error("%s", s.message);
+        else
+            cli_error("%s: %s", path, s.message);
         rc = s.invalid && !pc.cfg.skip_invalid ? EXIT_ITEMS : EXIT_REJECTED;
         break;
     case ENG_ERROR:

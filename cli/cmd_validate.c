@@ -15,6 +15,8 @@
 typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV } out_mode;
 
 enum { TEXT_MAX_PROBLEMS = 200 };
+/* longest thing name shown in a text line, in bytes */
+#define TEXT_NAME_MAX 96
 
 typedef struct {
     out_mode mode;
@@ -126,8 +128,20 @@ static int emit(void *ctx, item *it)
         else if (it->where)
             buf_printf(b, " (%s)", it->where);
         if (it->thing_name) {
+            /* a name can be a whole oversized field: the line stays a line
+             * (tsv and json carry it in full) */
+            char shown[TEXT_NAME_MAX + 4];
+            size_t len = strlen(it->thing_name);
             buf_putc(b, ' ');
-            put_cell(b, it->thing_name);
+            if (len > TEXT_NAME_MAX) {
+                size_t k = TEXT_NAME_MAX;
+                while (k && ((unsigned char)it->thing_name[k] & 0xc0) == 0x80)
+                    k--; /* not inside a UTF-8 character */
+                snprintf(shown, sizeof shown, "%.*s...", (int)k, it->thing_name);
+                put_cell(b, shown);
+            } else {
+                put_cell(b, it->thing_name);
+            }
         }
         buf_puts(b, ": ");
         put_cell(b, it->message);
