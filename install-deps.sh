@@ -13,6 +13,7 @@
 #   tmux clang clang-format  console end-to-end tests, fuzzing, format check
 #   time                   GNU time: peak RSS in benchmarks
 #   awscli                 AWS CLI v2, a second client of the sim in tests
+#   valgrind               memcheck over the parser tests (scripts/test.sh)
 set -euo pipefail
 
 pkgs=(
@@ -34,6 +35,7 @@ pkgs=(
   clang-format
   time
   awscli
+  valgrind
 )
 
 SUDO=""

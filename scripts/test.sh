@@ -28,6 +28,8 @@ step() { # step CONFIG QUERY: bazel test --config=CONFIG on the tests QUERY find
 step asan 'kind(cc_test, tests(//tests/...))'
 # Under ThreadSanitizer: the engine, client and sim concurrency tests (tag tsan).
 step tsan 'attr(tags, "\btsan\b", tests(//tests/...))'
+# Under Valgrind memcheck (no definite/indirect leaks): the parser tests.
+step valgrind 'attr(tags, "\bparsers\b", tests(//tests/...))'
 # libFuzzer targets (fuzz/README.md): replay fuzz/regressions/, then fuzz each
 # target for 10 seconds; one test per target. Built with clang outside Bazel.
 # The client target only replays its seeds and regressions here: fuzzing it
