@@ -93,6 +93,60 @@ static void samples_dir_of(char *out, size_t n, const char *given)
     out[0] = '\0';
 }
 
+/* One line for the screens: where jobs go and why (no secret). */
+static void describe_of(const provctx *p, char *out, size_t n)
+{
+    if (p->local) {
+        snprintf(out, n, "no AWS account in use; state: %s/local-endpoint.db",
+                 p->state_dir);
+        return;
+    }
+    char masked[32];
+    creds_mask_key(masked, sizeof masked, p->cr.access_key);
+    snprintf(out, n, "AWS: profile %s, region %s (%s); credentials %s from %s",
+             p->cr.profile ? p->cr.profile : "-", p->cr.region,
+             p->cr.region_source ? p->cr.region_source : "?", masked,
+             p->cr.creds_source ? p->cr.creds_source : "?");
+}
+
+typedef struct console_ctx {
+    provctx *p;
+    char describe[1400];
+} console_ctx;
+
+static void target_of(console_ctx *c, con_target *t)
+{
+    provctx *p = c->p;
+    eng_opts eo;
+    provctx_eng_opts(p, &eo, NULL);
+    describe_of(p, c->describe, sizeof c->describe);
+    memset(t, 0, sizeof *t);
+    t->local = p->local;
+    t->endpoint_url = eo.endpoint_url;
+    t->region = eo.region;
+    t->access_key = eo.access_key;
+    t->secret_key = eo.secret_key;
+    t->session_token = eo.session_token;
+    t->ca_bundle = eo.ca_bundle;
+    t->account = p->local ? NULL : eo.account;
+    /* the embedded endpoint's account is fixed (sim_opts.account) */
+    t->shown_account = p->local ? "123456789012" : eo.account;
+    t->registry = eo.registry;
+    t->describe = c->describe;
+}
+
+/* console.h con_retarget_fn: the setup form's Endpoint / Profile / Region. */
+static int retarget(void *ctx, const con_where *w, con_target *out, err *e)
+{
+    console_ctx *c = ctx;
+    if (provctx_retarget(c->p, w->local, w->endpoint, w->profile, w->region, e))
+        return -1;
+    if (c->p->local && sim_seed_samples(c->p->sm, e))
+        return -1;
+    target_of(c, out);
+    return 0;
+}
+
 int cmd_console(int argc, char **argv)
 {
     provctx p;
@@ -157,49 +211,27 @@ int cmd_console(int argc, char **argv)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (crc)
         goto out;
-    char describe[1400];
-    if (p.local) {
-        if (sim_seed_samples(p.sm, &e)) {
-            cli_error("local endpoint: %s", err_format(&e, msg, sizeof msg));
-            goto out;
-        }
-        snprintf(describe, sizeof describe,
-                 "no AWS account in use; state: %s/local-endpoint.db", p.state_dir);
-    } else {
-        char masked[32];
-        creds_mask_key(masked, sizeof masked, p.cr.access_key);
-        snprintf(describe, sizeof describe,
-                 "AWS: profile %s, region %s (%s); credentials %s from %s",
-                 p.cr.profile ? p.cr.profile : "-", p.cr.region,
-                 p.cr.region_source ? p.cr.region_source : "?", masked,
-                 p.cr.creds_source ? p.cr.creds_source : "?");
+    if (p.local && sim_seed_samples(p.sm, &e)) {
+        cli_error("local endpoint: %s", err_format(&e, msg, sizeof msg));
+        goto out;
     }
-
-    eng_opts eo;
-    provctx_eng_opts(&p, &eo, path);
+    console_ctx cc = {.p = &p};
     con_opts o = {
         .file = path,
         .defaults = &p.cfg,
-        .state_dir = eo.state_dir,
+        .state_dir = p.state_dir,
         .samples_dir = samples_dir[0] ? samples_dir : NULL,
         .start_dir = cwd,
         .color = 1,
-        .local = p.local,
-        .endpoint_url = eo.endpoint_url,
-        .region = eo.region,
-        .access_key = eo.access_key,
-        .secret_key = eo.secret_key,
-        .session_token = eo.session_token,
-        .ca_bundle = eo.ca_bundle,
-        .account = eo.account,
-        /* the embedded endpoint's account is fixed (sim_opts.account) */
-        .shown_account = eo.account ? eo.account
-                         : p.local  ? "123456789012"
-                                    : NULL,
-        .registry = eo.registry,
-        .describe = describe,
-        .workers = eo.workers,
+        .workers = p.workers,
+        .where = {.local = p.local,
+                  .endpoint = p.endpoint,
+                  .profile = p.profile,
+                  .region = p.region},
+        .retarget = retarget,
+        .retarget_ctx = &cc,
     };
+    target_of(&cc, &o.target);
     if (con_run(&o, &e)) {
         cli_error("console: %s", err_format(&e, msg, sizeof msg));
         goto out;

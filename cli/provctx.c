@@ -31,6 +31,8 @@ void provctx_init(provctx *p)
 
 void provctx_free(provctx *p)
 {
+    for (size_t i = 0; i < sizeof p->owned / sizeof p->owned[0]; i++)
+        free(p->owned[i]);
     sim_stop(p->sm);
     p->sm = NULL;
     creds_free(&p->cr);
@@ -155,6 +157,45 @@ static void state_dir_of(char *out, size_t n, const char *given)
         snprintf(out, n, "%s/.local/state/thingpress", home && *home ? home : ".");
 }
 
+/* Starts the embedded local endpoint (state in the state directory); on
+ * success replaces p's credentials and server with its own. */
+static int start_local(provctx *p, err *e)
+{
+    char local_url[64], local_akid[] = "AKIDLOCALENDPOINT", local_secret[48];
+    if (mkdirs(p->state_dir)) {
+        err_set(e, ERR_IO, p->state_dir, 0, -1, "cannot create the state directory: %s",
+                strerror(errno));
+        return -1;
+    }
+    char db[1100];
+    snprintf(db, sizeof db, "%s/local-endpoint.db", p->state_dir);
+    /* a fresh secret each run: the endpoint lives in this process only */
+    unsigned long long r = (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
+    snprintf(local_secret, sizeof local_secret, "local%016llx",
+             r * 6364136223846793005ULL);
+    sim_opts so = {.listen = "127.0.0.1:0",
+                   .db_path = db,
+                   .quotas = "unlimited",
+                   .region = p->region ? p->region : "us-east-1",
+                   .access_key = local_akid,
+                   .secret_key = local_secret};
+    sim *sm = NULL;
+    int port = sim_start(&sm, &so, e);
+    if (port < 0)
+        return -1;
+    snprintf(local_url, sizeof local_url, "http://127.0.0.1:%d", port);
+    sim_stop(p->sm);
+    p->sm = sm;
+    snprintf(p->registry, sizeof p->registry, "local endpoint %s", db);
+    creds_free(&p->cr);
+    memset(&p->cr, 0, sizeof p->cr);
+    p->cr.access_key = strdup(local_akid);
+    p->cr.secret_key = strdup(local_secret);
+    p->cr.region = strdup(so.region);
+    p->cr.endpoint_url = strdup(local_url);
+    return 0;
+}
+
 static creds_options options_of(const provctx *p)
 {
     creds_options co = {.profile = p->profile,
@@ -199,39 +240,59 @@ int provctx_connect(provctx *p)
         }
         return 0;
     }
-    char local_url[64], local_akid[] = "AKIDLOCALENDPOINT", local_secret[48];
-    if (mkdirs(p->state_dir)) {
-        cli_error("%s: cannot create the state directory: %s", p->state_dir,
-                  strerror(errno));
-        return -1;
-    }
-    char db[1100];
-    snprintf(db, sizeof db, "%s/local-endpoint.db", p->state_dir);
-    /* a fresh secret each run: the endpoint lives in this process only */
-    unsigned long long r = (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
-    snprintf(local_secret, sizeof local_secret, "local%016llx",
-             r * 6364136223846793005ULL);
-    sim_opts so = {.listen = "127.0.0.1:0",
-                   .db_path = db,
-                   .quotas = "unlimited",
-                   .region = p->region ? p->region : "us-east-1",
-                   .access_key = local_akid,
-                   .secret_key = local_secret};
-    int port = sim_start(&p->sm, &so, &e);
-    if (port < 0) {
+    if (start_local(p, &e)) {
         cli_error("local endpoint: %s", err_format(&e, msg, sizeof msg));
         return -1;
     }
-    snprintf(local_url, sizeof local_url, "http://127.0.0.1:%d", port);
-    snprintf(p->registry, sizeof p->registry, "local endpoint %s", db);
     fprintf(stderr,
             "thingpress: no AWS account configured: using the local endpoint %s "
-            "(state in %s)\n",
-            local_url, db);
-    p->cr.access_key = strdup(local_akid);
-    p->cr.secret_key = strdup(local_secret);
-    p->cr.region = strdup(so.region);
-    p->cr.endpoint_url = strdup(local_url);
+            "(state in %s/local-endpoint.db)\n",
+            p->cr.endpoint_url, p->state_dir);
+    return 0;
+}
+
+int provctx_retarget(provctx *p, int local, const char *endpoint, const char *profile,
+                     const char *region, err *e)
+{
+    char *v[3] = {endpoint && *endpoint ? strdup(endpoint) : NULL,
+                  profile && *profile ? strdup(profile) : NULL,
+                  region && *region ? strdup(region) : NULL};
+    if (!local) {
+        creds_options co = {.profile = v[1],
+                            .region = v[2],
+                            .endpoint_url = v[0],
+                            .ca_bundle = p->ca_bundle};
+        creds fresh;
+        if (creds_resolve(&fresh, &co, e)) {
+            for (int i = 0; i < 3; i++)
+                free(v[i]);
+            return -1;
+        }
+        creds_free(&p->cr);
+        p->cr = fresh;
+        sim_stop(p->sm);
+        p->sm = NULL;
+        p->registry[0] = '\0';
+    } else if (!p->local || !p->sm) {
+        /* profile and region are kept for a later switch to AWS */
+        const char *keep = p->region;
+        p->region = NULL; /* the local endpoint's region is its own */
+        int rc = start_local(p, e);
+        p->region = keep;
+        if (rc) {
+            for (int i = 0; i < 3; i++)
+                free(v[i]);
+            return -1;
+        }
+    }
+    p->local = local;
+    for (int i = 0; i < 3; i++) {
+        free(p->owned[i]);
+        p->owned[i] = v[i];
+    }
+    p->endpoint = v[0];
+    p->profile = v[1];
+    p->region = v[2];
     return 0;
 }
 

@@ -41,6 +41,7 @@ typedef struct provctx {
     creds cr;
     sim *sm;
     char registry[1200]; /* "local endpoint DB" for the embedded one, else "" */
+    char *owned[3];      /* endpoint, profile, region set by provctx_retarget */
 } provctx;
 
 void provctx_init(provctx *p);
@@ -54,6 +55,13 @@ int provctx_option(provctx *p, int argc, char **argv, int *i);
 /* Checks the configuration, settles the state directory, and resolves the
  * AWS configuration or starts the embedded local endpoint. */
 int provctx_connect(provctx *p);
+/* Points a connected provctx elsewhere: the embedded local endpoint (local;
+ * started if it is not running), or the AWS configuration of profile and
+ * region (NULL or "" = the defaults) at endpoint (NULL or "" = AWS's). Prints
+ * nothing. Returns 0, or -1 with e set and p unchanged. Nothing may use the
+ * previous eng_opts / credentials afterwards. */
+int provctx_retarget(provctx *p, int local, const char *endpoint, const char *profile,
+                     const char *region, err *e);
 /* Resolves the credentials again if they expire within 15 minutes. */
 int provctx_refresh(provctx *p);
 /* The engine options of a job on `file` (dry_run 0). */

@@ -308,9 +308,49 @@ void app_init(app *a, const jobcfg *defaults, const app_target *t, const char *s
     a->state_dir = dup_or_null(state_dir);
     a->samples_dir = dup_or_null(samples_dir);
     a->pick.dir = xstrdup(start_dir && *start_dir ? start_dir : ".");
+    a->where.local = a->target.local;
+    a->where_ok = a->where;
     a->pick.back = APP_JOBS;
     a->items.filter = JNL_FILTER_ALL;
     a->screen = APP_JOBS;
+}
+
+void app_set_where(app *a, const app_where *w, int can_retarget)
+{
+    if (w)
+        a->where = *w;
+    a->where_ok = a->where;
+    a->can_retarget = can_retarget;
+}
+
+int app_retargeted(app *a, const app_target *t, const char *error)
+{
+    if (!a->retargeting)
+        return RX_NONE;
+    a->retargeting = 0;
+    if (error || !t) {
+        a->where = a->where_ok;
+        app_message(a, 1, "%s", error ? error : "the endpoint could not be resolved");
+        return RX_DIRTY;
+    }
+    a->target = *t;
+    a->where_ok = a->where;
+    /* a registry check answered for the endpoint before: its results no
+     * longer say anything */
+    if (a->pv.rc_on) {
+        for (size_t i = 0; i < a->pv.n; i++) {
+            a->pv.v[i].rc_state = RC_PENDING;
+            a->pv.v[i].rc_status[0] = '\0';
+        }
+        a->pv.rc_on = 0;
+        a->pv.rc_finished = 0;
+        a->pv.rc_checked = a->pv.rc_total = 0;
+        a->pv.rc_absent = a->pv.rc_error = a->pv.rc_inactive = 0;
+        a->pv.rc_active = a->pv.rc_other = 0;
+    }
+    app_message(a, 0, "jobs now go to %s%s", t->local ? "the local endpoint " : "",
+                t->endpoint);
+    return RX_DIRTY;
 }
 
 static void pv_clear(app *a)
@@ -418,6 +458,11 @@ static int change_dir(app *a, char *dir, const char *select)
 
 static int start_job(app *a)
 {
+    if (a->retargeting) {
+        app_message(a, 1,
+                    "still connecting to the new endpoint: start again in a moment");
+        return RX_DIRTY;
+    }
     if (run_busy(a)) {
         app_message(a, 1,
                     "a job is running: pause or cancel it first (F2 Jobs shows it)");
@@ -439,8 +484,8 @@ static int resume_job(app *a, const jnl_job *j)
     size_t k = strlen(a->target.registry);
     if (k && strncmp(j->endpoint, a->target.registry, k)) {
         app_message(a, 1,
-                    "job %lld was run against %s; this console sends to %s: start the "
-                    "console with that endpoint to resume it",
+                    "job %lld was run against %s; this console sends to %s: choose that "
+                    "endpoint in the job setup (Endpoint / Profile / Region) first",
                     j->id, j->endpoint, a->target.endpoint);
         return RX_DIRTY;
     }
@@ -479,15 +524,21 @@ static int resume_job(app *a, const jnl_job *j)
 
 static const char *field_key(app_field f)
 {
-    static const char *const keys[FLD_COUNT] = {"policies",       "thing_groups",
-                                                "thing_type",     "cert_active",
-                                                "thing_deferred", "skip_invalid"};
+    static const char *const keys[FLD_COUNT] = {
+        "policies",     "thing_groups", "thing_type", "cert_active", "thing_deferred",
+        "skip_invalid", "endpoint_url", "profile",    "region"};
     return keys[f];
 }
 
 static int field_is_text(app_field f)
 {
-    return f == FLD_POLICIES || f == FLD_GROUPS || f == FLD_TYPE;
+    return f == FLD_POLICIES || f == FLD_GROUPS || f == FLD_TYPE || f == FLD_ENDPOINT ||
+           f == FLD_PROFILE || f == FLD_REGION;
+}
+
+static int field_is_where(app_field f)
+{
+    return f == FLD_ENDPOINT || f == FLD_PROFILE || f == FLD_REGION;
 }
 
 static void join_list(char *out, size_t n, char *const *v, size_t k)
@@ -521,9 +572,112 @@ static void field_value(const app *a, app_field f, char *out, size_t n)
     case FLD_SKIP_INVALID:
         snprintf(out, n, "%s", a->cfg.skip_invalid ? "true" : "false");
         break;
+    case FLD_ENDPOINT:
+        snprintf(out, n, "%s",
+                 a->where.local         ? "local"
+                 : a->where.endpoint[0] ? a->where.endpoint
+                                        : "aws");
+        break;
+    case FLD_PROFILE:
+        snprintf(out, n, "%s", a->where.profile);
+        break;
+    case FLD_REGION:
+        snprintf(out, n, "%s", a->where.region);
+        break;
     default:
         out[0] = '\0';
     }
+}
+
+/* Trims blanks at both ends, in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* An edit of the Endpoint / Profile / Region field: the new `where`, then
+ * RX_RETARGET (console.c resolves it on a thread; app_retargeted follows). */
+static int where_commit(app *a, app_field f, char *text)
+{
+    if (!a->can_retarget) {
+        app_message(a, 1,
+                    "this console's endpoint is fixed: start it with --local, "
+                    "--endpoint-url, --profile or --region");
+        return RX_DIRTY;
+    }
+    if (run_busy(a)) {
+        app_message(a, 1,
+                    "a job is running: pause or cancel it before changing the endpoint");
+        return RX_DIRTY;
+    }
+    if (a->retargeting) {
+        app_message(a, 1, "still connecting to the endpoint asked before");
+        return RX_DIRTY;
+    }
+    app_where w = a->where;
+    char *v = trim(text);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || (f != FLD_ENDPOINT && *p == ' ')) {
+            app_message(a, 1, "%s: no spaces or control characters",
+                        f == FLD_PROFILE  ? "Profile"
+                        : f == FLD_REGION ? "Region"
+                                          : "Endpoint");
+            return RX_DIRTY;
+        }
+    if (f == FLD_ENDPOINT) {
+        if (!strcasecmp(v, "local")) {
+            w.local = 1;
+        } else if (!*v || !strcasecmp(v, "aws")) {
+            w.local = 0;
+            w.endpoint[0] = '\0';
+        } else if ((!strncasecmp(v, "https://", 8) || !strncasecmp(v, "http://", 7)) &&
+                   !strchr(v, ' ') && strlen(v) < sizeof w.endpoint) {
+            w.local = 0;
+            snprintf(w.endpoint, sizeof w.endpoint, "%s", v);
+        } else {
+            app_message(a, 1,
+                        "Endpoint: 'local' (embedded, no AWS account), 'aws' (AWS's "
+                        "endpoint of the region) or an https:// URL");
+            return RX_DIRTY;
+        }
+    } else if (f == FLD_PROFILE) {
+        if (strlen(v) >= sizeof w.profile) {
+            app_message(a, 1, "Profile: at most %zu characters", sizeof w.profile - 1);
+            return RX_DIRTY;
+        }
+        snprintf(w.profile, sizeof w.profile, "%s", v);
+    } else {
+        if (strlen(v) >= sizeof w.region) {
+            app_message(a, 1, "Region: at most %zu characters", sizeof w.region - 1);
+            return RX_DIRTY;
+        }
+        snprintf(w.region, sizeof w.region, "%s", v);
+    }
+    if (!memcmp(&w, &a->where, sizeof w))
+        return RX_DIRTY;
+    a->where = w;
+    if (w.local && a->where_ok.local) {
+        /* the local endpoint ignores profile and region: nothing to resolve */
+        a->where_ok = w;
+        app_message(a, 0, "kept for AWS; the local endpoint does not use it");
+        return RX_DIRTY;
+    }
+    a->retargeting = 1;
+    app_message(a, 0, "connecting: %s...",
+                w.local         ? "the local endpoint"
+                : w.endpoint[0] ? w.endpoint
+                                : "AWS");
+    int rx = RX_DIRTY | RX_RETARGET;
+    if (a->pv.rc_on && !a->pv.rc_finished) {
+        a->pv.rc_finished = 1;
+        rx |= RX_STOP_CHECK;
+    }
+    return rx;
 }
 
 /* Sets the form from the defaults, with the sample resources on the local
@@ -625,6 +779,8 @@ static int input_commit(app *a)
         snprintf(a->search, sizeof a->search, "%s", a->input.text);
         return search_from(a, 1);
     }
+    if (field_is_where(a->input.field))
+        return where_commit(a, a->input.field, a->input.text);
     err e;
     err_clear(&e);
     if (jobcfg_set(&a->cfg, field_key(a->input.field), a->input.text, NULL, 0, &e) < 0) {
@@ -914,6 +1070,11 @@ static int preview_do(app *a, act x)
     case ACT_CHECK:
         if (!a->pv.st.done || a->pv.st.rejected || !a->pv.n) {
             app_message(a, 0, "the registry check needs the validated items first");
+            return RX_DIRTY;
+        }
+        if (a->retargeting) {
+            app_message(a, 1,
+                        "still connecting to the new endpoint: check again in a moment");
             return RX_DIRTY;
         }
         if (a->pv.rc_on && !a->pv.rc_finished) {

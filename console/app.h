@@ -60,6 +60,7 @@ enum {
     RX_DETECT = 1 << 9,        /* detect file.path's kind (src_detect) */
     RX_START_CHECK = 1 << 10,  /* the registry check of the preview's rows */
     RX_STOP_CHECK = 1 << 11,
+    RX_RETARGET = 1 << 12, /* resolve `where` into a new target */
 };
 
 typedef enum {
@@ -83,6 +84,9 @@ typedef enum {
     FLD_CERT_ACTIVE,
     FLD_DEFERRED,
     FLD_SKIP_INVALID,
+    FLD_ENDPOINT, /* "local", "aws" or a URL */
+    FLD_PROFILE,
+    FLD_REGION,
     FLD_COUNT
 } app_field;
 
@@ -101,7 +105,16 @@ typedef struct app_target {
                             configured), state in ..." / "AWS profile p,
                             region r, credentials from ..." */
     char registry[1200]; /* the journal's endpoint key prefix (resume) */
+    char region[64];     /* resolved ("" = unknown) */
 } app_target;
+
+/* Where jobs should go, as asked (the Endpoint / Profile / Region fields). */
+typedef struct app_where {
+    int local;          /* the embedded local endpoint */
+    char endpoint[512]; /* URL; "" = AWS's endpoint of the region */
+    char profile[128];  /* "" = the default chain */
+    char region[64];    /* "" = from the profile */
+} app_where;
 
 #define APP_EVENTS 64
 
@@ -125,6 +138,10 @@ typedef struct app {
     int msg_error;
 
     app_target target;
+    app_where where;    /* as asked; the target follows once resolved */
+    app_where where_ok; /* what the target was resolved from */
+    int can_retarget;   /* the fields can change it (console.h retarget) */
+    int retargeting;    /* RX_RETARGET asked, app_retargeted not yet called */
     char *state_dir;
     char *samples_dir; /* NULL when not found */
     jobcfg defaults;   /* configuration file + command line */
@@ -206,9 +223,11 @@ typedef struct app {
     } run;
 } app;
 
-/* Sets up an empty app: Jobs screen, nothing loaded. defaults is copied. */
+/* Sets up an empty app: Jobs screen, nothing loaded. defaults, t and w are
+ * copied; w NULL = not known (the target's fields cannot be changed). */
 void app_init(app *a, const jobcfg *defaults, const app_target *t, const char *state_dir,
               const char *samples_dir, const char *start_dir);
+void app_set_where(app *a, const app_where *w, int can_retarget);
 void app_free(app *a);
 
 /* The keymap context for the current state (dialog, help, text or screen). */
@@ -259,6 +278,10 @@ int app_run_freed(app *a);
 /* Registry check results and progress (rows matched by item index). */
 int app_check_results(app *a, const rc_result *r, size_t n);
 int app_check_status(app *a, size_t checked, size_t total, int finished);
+
+/* The target asked by RX_RETARGET: resolved (t) or not (error; the previous
+ * target stays). */
+int app_retargeted(app *a, const app_target *t, const char *error);
 
 /* The report was written (path) or not (error). */
 int app_exported(app *a, const char *path, const char *error);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,32 @@ static void on_signal(int sig)
     got_signal = sig;
 }
 
+/* The resolved target, owned (console.h con_target's strings copied). */
+typedef struct owned_target {
+    int local;
+    char *endpoint_url, *region, *access_key, *secret_key, *session_token, *ca_bundle;
+    char *account, *registry;
+} owned_target;
+
+/* A retarget running on its own thread (console.h con_retarget_fn). */
+typedef struct retarget_job {
+    pthread_t th;
+    int running; /* a thread to join */
+    pthread_mutex_t mu;
+    int done;         /* under mu */
+    app_where want;   /* copied in */
+    int rc;           /* out, once done */
+    owned_target got; /* out, once done and rc == 0 */
+    app_target shown; /* out, once done and rc == 0 */
+    char error[700];  /* out, once done and rc != 0 */
+    con_retarget_fn fn;
+    void *ctx;
+} retarget_job;
+
 typedef struct con {
     const con_opts *o;
+    owned_target t; /* where jobs go now */
+    retarget_job rt;
     app a;
     vm cur, shown;
     int have_shown;
@@ -51,6 +76,144 @@ typedef struct con {
 } con;
 
 static scr *fatal_scr;
+
+/* ---- the target ---- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+/* Frees a string that may hold a secret, wiping it first. */
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = '\0';
+    free(s);
+}
+
+static void target_free(owned_target *t)
+{
+    free(t->endpoint_url);
+    free(t->region);
+    free(t->access_key);
+    wipe_free(t->secret_key);
+    wipe_free(t->session_token);
+    free(t->ca_bundle);
+    free(t->account);
+    free(t->registry);
+    memset(t, 0, sizeof *t);
+}
+
+static void target_own(owned_target *out, const con_target *in)
+{
+    out->local = in->local;
+    out->endpoint_url = dup_or_null(in->endpoint_url);
+    out->region = dup_or_null(in->region);
+    out->access_key = dup_or_null(in->access_key);
+    out->secret_key = dup_or_null(in->secret_key);
+    out->session_token = dup_or_null(in->session_token);
+    out->ca_bundle = dup_or_null(in->ca_bundle);
+    out->account = dup_or_null(in->account);
+    out->registry = dup_or_null(in->registry);
+}
+
+/* What the screens show of a target (no secret). */
+static void target_shown(app_target *out, const con_target *in)
+{
+    memset(out, 0, sizeof *out);
+    out->local = in->local;
+    snprintf(out->endpoint, sizeof out->endpoint, "%s",
+             in->endpoint_url ? in->endpoint_url : "");
+    snprintf(out->account, sizeof out->account, "%s",
+             in->shown_account ? in->shown_account
+             : in->account     ? in->account
+                               : "");
+    snprintf(out->describe, sizeof out->describe, "%s", in->describe ? in->describe : "");
+    snprintf(out->registry, sizeof out->registry, "%s",
+             in->registry       ? in->registry
+             : in->endpoint_url ? in->endpoint_url
+                                : "");
+    snprintf(out->region, sizeof out->region, "%s", in->region ? in->region : "");
+}
+
+static void *retarget_main(void *arg)
+{
+    retarget_job *r = arg;
+    con_where w = {.local = r->want.local,
+                   .endpoint = r->want.endpoint,
+                   .profile = r->want.profile,
+                   .region = r->want.region};
+    con_target t;
+    memset(&t, 0, sizeof t);
+    err e;
+    err_clear(&e);
+    owned_target got;
+    memset(&got, 0, sizeof got);
+    app_target shown;
+    char error[700] = "";
+    int rc = r->fn(r->ctx, &w, &t, &e);
+    if (rc == 0) {
+        target_own(&got, &t);
+        target_shown(&shown, &t);
+    } else {
+        err_format(&e, error, sizeof error);
+    }
+    pthread_mutex_lock(&r->mu);
+    r->rc = rc;
+    r->got = got;
+    if (rc == 0)
+        r->shown = shown;
+    snprintf(r->error, sizeof r->error, "%s", error[0] ? error : "cannot resolve");
+    r->done = 1;
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static int start_retarget(con *c)
+{
+    retarget_job *r = &c->rt;
+    if (r->running || !c->o->retarget)
+        return app_retargeted(&c->a, NULL, "cannot change the endpoint now");
+    r->want = c->a.where;
+    r->done = 0;
+    r->fn = c->o->retarget;
+    r->ctx = c->o->retarget_ctx;
+    memset(&r->got, 0, sizeof r->got);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&r->th, NULL, retarget_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc)
+        return app_retargeted(&c->a, NULL, "cannot start a thread");
+    r->running = 1;
+    return RX_DIRTY;
+}
+
+/* Takes a finished retarget's result. */
+static int poll_retarget(con *c)
+{
+    retarget_job *r = &c->rt;
+    if (!r->running)
+        return RX_NONE;
+    pthread_mutex_lock(&r->mu);
+    int done = r->done;
+    pthread_mutex_unlock(&r->mu);
+    if (!done)
+        return RX_NONE;
+    pthread_join(r->th, NULL);
+    r->running = 0;
+    if (r->rc)
+        return app_retargeted(&c->a, NULL, r->error);
+    target_free(&c->t);
+    c->t = r->got;
+    memset(&r->got, 0, sizeof r->got);
+    return app_retargeted(&c->a, &r->shown, NULL);
+}
 
 /* base_fatal's hook: give the terminal back before aborting. */
 static void restore_terminal(void)
@@ -170,13 +333,13 @@ static int start_check(con *c)
     for (size_t i = 0; i < c->a.cfg.n_rates; i++)
         if (!strcmp(c->a.cfg.rates[i].op, "DescribeCertificate"))
             tps = c->a.cfg.rates[i].tps;
-    const con_opts *o = c->o;
-    rc_opts ro = {.endpoint_url = o->endpoint_url,
-                  .region = o->region,
-                  .access_key = o->access_key,
-                  .secret_key = o->secret_key,
-                  .session_token = o->session_token,
-                  .ca_bundle = o->ca_bundle,
+    const owned_target *t = &c->t;
+    rc_opts ro = {.endpoint_url = t->endpoint_url,
+                  .region = t->region,
+                  .access_key = t->access_key,
+                  .secret_key = t->secret_key,
+                  .session_token = t->session_token,
+                  .ca_bundle = t->ca_bundle,
                   .tps = tps};
     err e;
     err_clear(&e);
@@ -202,20 +365,20 @@ static int start_job(con *c)
         c->g = NULL;
         app_run_freed(&c->a);
     }
-    const con_opts *o = c->o;
+    const owned_target *t = &c->t;
     eng_opts eo = {
         .file = c->a.file.path,
         .cfg = &c->a.cfg,
-        .endpoint_url = o->endpoint_url,
-        .region = o->region,
-        .access_key = o->access_key,
-        .secret_key = o->secret_key,
-        .session_token = o->session_token,
-        .ca_bundle = o->ca_bundle,
-        .account = o->account,
-        .state_dir = o->state_dir,
-        .registry = o->registry,
-        .workers = o->workers,
+        .endpoint_url = t->endpoint_url,
+        .region = t->region,
+        .access_key = t->access_key,
+        .secret_key = t->secret_key,
+        .session_token = t->session_token,
+        .ca_bundle = t->ca_bundle,
+        .account = t->account,
+        .state_dir = c->o->state_dir,
+        .registry = t->registry,
+        .workers = c->o->workers,
     };
     err e;
     err_clear(&e);
@@ -273,6 +436,8 @@ static int effects(con *c, int rx)
         more |= start_preview(c);
     if (rx & RX_START_CHECK)
         more |= start_check(c);
+    if (rx & RX_RETARGET)
+        more |= start_retarget(c);
     if (rx & RX_START_JOB)
         more |= start_job(c);
     if (rx & RX_EXPORT)
@@ -288,7 +453,7 @@ static int effects(con *c, int rx)
 
 static int tick(con *c)
 {
-    int rx = RX_NONE;
+    int rx = poll_retarget(c);
     if (c->g) {
         eng_snapshot s;
         eng_event ev[32];
@@ -398,19 +563,19 @@ int con_run(const con_opts *o, err *e)
     int utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
 
     app_target t;
-    memset(&t, 0, sizeof t);
-    t.local = o->local;
-    snprintf(t.endpoint, sizeof t.endpoint, "%s", o->endpoint_url ? o->endpoint_url : "");
-    snprintf(t.account, sizeof t.account, "%s",
-             o->shown_account ? o->shown_account
-             : o->account     ? o->account
-                              : "");
-    snprintf(t.describe, sizeof t.describe, "%s", o->describe ? o->describe : "");
-    snprintf(t.registry, sizeof t.registry, "%s",
-             o->registry       ? o->registry
-             : o->endpoint_url ? o->endpoint_url
-                               : "");
+    target_shown(&t, &o->target);
+    target_own(&c.t, &o->target);
+    pthread_mutex_init(&c.rt.mu, NULL);
     app_init(&c.a, o->defaults, &t, o->state_dir, o->samples_dir, o->start_dir);
+    app_where aw;
+    memset(&aw, 0, sizeof aw);
+    aw.local = o->where.local;
+    snprintf(aw.endpoint, sizeof aw.endpoint, "%s",
+             o->where.endpoint ? o->where.endpoint : "");
+    snprintf(aw.profile, sizeof aw.profile, "%s",
+             o->where.profile ? o->where.profile : "");
+    snprintf(aw.region, sizeof aw.region, "%s", o->where.region ? o->where.region : "");
+    app_set_where(&c.a, &aw, o->retarget != NULL);
     c.a.utf8 = utf8;
     c.a.now = rate_now();
     vm_init(&c.cur);
@@ -428,6 +593,8 @@ int con_run(const con_opts *o, err *e)
 
     if (scr_open(&c.s, o->color, e)) {
         app_free(&c.a);
+        target_free(&c.t);
+        pthread_mutex_destroy(&c.rt.mu);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGHUP, &old_hup, NULL);
@@ -482,6 +649,12 @@ int con_run(const con_opts *o, err *e)
     stop_engine(&c);
     pv_free(c.pv);
     rc_free(c.rc);
+    if (c.rt.running) {
+        pthread_join(c.rt.th, NULL);
+        target_free(&c.rt.got);
+    }
+    pthread_mutex_destroy(&c.rt.mu);
+    target_free(&c.t);
     pk_probe_free(c.pk);
     jnl_close(c.j);
     fatal_scr = NULL;

@@ -31,15 +31,17 @@
 extern "C" {
 #endif
 
-typedef struct con_opts {
-    const char *file;        /* open the setup for this file first; NULL = Jobs */
-    const jobcfg *defaults;  /* configuration file + command-line job options */
-    const char *state_dir;   /* journal, reports */
-    const char *samples_dir; /* the bundled sample files; NULL = not found */
-    const char *start_dir;   /* the file picker's first folder; NULL = "." */
-    int color;               /* 1: colors when the terminal has them (NO_COLOR wins) */
+/* Where jobs go, as the operator asks for it: the embedded local endpoint,
+ * or an AWS account (profile, region, and an endpoint URL or AWS's own). */
+typedef struct con_where {
+    int local;
+    const char *endpoint; /* URL; NULL or "" = AWS's endpoint of the region */
+    const char *profile;  /* NULL or "" = the default chain */
+    const char *region;   /* NULL or "" = from the profile */
+} con_where;
 
-    /* Where jobs go (engine.h eng_opts). */
+/* What a con_where resolved to (engine.h eng_opts). */
+typedef struct con_target {
     int local; /* the embedded local endpoint */
     const char *endpoint_url;
     const char *region;
@@ -50,8 +52,31 @@ typedef struct con_opts {
     const char *account;       /* known account id, or NULL (the engine learns it) */
     const char *shown_account; /* the account to show before the pre-flight, or NULL */
     const char *registry;      /* eng_opts.registry (the local endpoint's) or NULL */
-    const char *describe;      /* one line for the screens: where and why */
-    int workers;               /* 0 = the engine's default */
+    const char *describe;      /* one line for the screens, no secret: where and why */
+} con_target;
+
+/* Resolves `want` (credentials, the local endpoint) and fills *out with
+ * pointers valid until the next call. Returns 0, or -1 with e set (one line,
+ * no secret); on failure the previous target stays valid. Called on a thread
+ * of its own (the UI never waits on it), never while a job or a registry
+ * check of this console is running, and never twice at a time. */
+typedef int (*con_retarget_fn)(void *ctx, const con_where *want, con_target *out, err *e);
+
+typedef struct con_opts {
+    const char *file;        /* open the setup for this file first; NULL = Jobs */
+    const jobcfg *defaults;  /* configuration file + command-line job options */
+    const char *state_dir;   /* journal, reports */
+    const char *samples_dir; /* the bundled sample files; NULL = not found */
+    const char *start_dir;   /* the file picker's first folder; NULL = "." */
+    int color;               /* 1: colors when the terminal has them (NO_COLOR wins) */
+    int workers;             /* 0 = the engine's default */
+
+    con_where where;   /* what the command line asked for */
+    con_target target; /* what it resolved to (copied by con_run) */
+    /* The setup form's Endpoint / Profile / Region fields call this; NULL =
+     * they cannot be changed in the console. */
+    con_retarget_fn retarget;
+    void *retarget_ctx;
 } con_opts;
 
 /* Runs the console until the operator quits. Returns 0, or -1 with e set

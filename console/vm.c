@@ -413,8 +413,15 @@ static void status_line(vm *v, const app *a, const char *hint)
     int y = v->h - 2;
     if (a->input.kind) {
         line l = line_start(v, y, ROLE_INPUT, a->utf8);
-        static const char *const labels[FLD_COUNT] = {"Policies", "Thing groups",
-                                                      "Thing type"};
+        static const char *const labels[FLD_COUNT] = {"Policies",
+                                                      "Thing groups",
+                                                      "Thing type",
+                                                      "",
+                                                      "",
+                                                      "",
+                                                      "Endpoint (local, aws or a URL)",
+                                                      "Profile",
+                                                      "Region"};
         const char *prompt = a->input.kind == IN_SEARCH ? "/" : labels[a->input.field];
         if (a->input.kind == IN_FIELD)
             textf(&l, -1, "%s: ", prompt);
@@ -791,12 +798,15 @@ static void build_setup(vm *v, const app *a)
     line_end(&l);
     blank(v, 3, a->utf8);
 
-    static const char *const labels[FLD_COUNT] = {"Policies",       "Thing groups",
-                                                  "Thing type",     "Certificate active",
-                                                  "Thing deferred", "Skip invalid items"};
+    static const char *const labels[FLD_COUNT] = {
+        "Policies",           "Thing groups",   "Thing type",
+        "Certificate active", "Thing deferred", "Skip invalid items",
+        "Endpoint",           "AWS profile",    "AWS region"};
     int p2 = a->file.phase == 2;
     int y = 4;
     for (int f = 0; f < FLD_COUNT; f++, y++) {
+        if (f == FLD_ENDPOINT)
+            blank(v, y++, a->utf8);
         int sel = a->setup.field == (app_field)f && !a->input.kind;
         int editing = a->input.kind == IN_FIELD && a->input.field == (app_field)f;
         line r = line_start(v, y, sel ? ROLE_SELECTED : ROLE_NORMAL, a->utf8);
@@ -864,6 +874,41 @@ static void build_setup(vm *v, const app *a)
             note = a->cfg.skip_invalid ? "invalid items are left out"
                                        : "invalid items stop the job";
             break;
+        case FLD_ENDPOINT:
+            if (a->where.local) {
+                snprintf(val, sizeof val, "local");
+                note = "embedded, no AWS account needed";
+            } else if (a->where.endpoint[0]) {
+                snprintf(val, sizeof val, "%s", a->where.endpoint);
+                note = "this URL";
+            } else {
+                snprintf(val, sizeof val, "aws");
+                note = "AWS IoT's, by region";
+            }
+            if (a->retargeting)
+                note = "connecting...";
+            else if (!a->can_retarget)
+                note = "fixed by the command line";
+            break;
+        case FLD_PROFILE:
+        case FLD_REGION: {
+            const char *asked = f == FLD_PROFILE ? a->where.profile : a->where.region;
+            if (asked[0]) {
+                snprintf(val, sizeof val, "%s", asked);
+            } else if (f == FLD_REGION && !a->where.local && a->target.region[0]) {
+                snprintf(val, sizeof val, "%s", a->target.region);
+            } else {
+                snprintf(val, sizeof val, "(default)");
+                vrole = ROLE_DIM;
+            }
+            if (a->where.local)
+                note = "for aws; local ignores it";
+            else if (f == FLD_PROFILE)
+                note = asked[0] ? "its credentials" : "the default credentials";
+            else
+                note = asked[0] ? "" : "as configured (see below)";
+            break;
+        }
         default:
             break;
         }
@@ -1353,7 +1398,10 @@ static const char *const help_text[APP_N_SCREENS] = {
     "files show their kind and item count. F6 opens the bundled sample files.",
     "Set up the job: the policies, thing groups and thing type to attach, whether "
     "certificates are registered ACTIVE, whether the Thing is created now or in Phase "
-    "2. Enter edits a field (names separated by commas). F5 validates the file.",
+    "2. Enter edits a field (names separated by commas). Endpoint, AWS profile and AWS "
+    "region say where jobs go: Endpoint 'local' is the embedded endpoint (no account "
+    "needed), 'aws' is AWS IoT's endpoint of the region, or type a URL; the line under "
+    "them shows the account and the credentials' source. F5 validates the file.",
     "The validation preview: every item with its verdict, before anything is sent. F4 "
     "shows only the problems; Tab moves to the detail pane. F6 asks the registry, read "
     "only, whether each certificate exists and in which status (DescribeCertificate, "

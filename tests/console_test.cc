@@ -572,7 +572,8 @@ TEST(ConsoleApp, SetupFormPrefillsEditsAndToggles)
     EXPECT_EQ(t.a.cfg.skip_invalid, 0);
     EXPECT_EQ(t.a.cfg.thing_deferred, 1);
     t.key(KM_END);
-    t.key('k');
+    for (int i = 0; i < 4; i++)
+        t.key('k');
     EXPECT_EQ(t.a.setup.field, FLD_DEFERRED);
     t.key(KM_ENTER);
     EXPECT_EQ(t.a.cfg.thing_deferred, 0);
@@ -998,9 +999,15 @@ TEST(ConsoleVm, SetupForm)
               "Phase 2");
     EXPECT_EQ(m.trimmed(8), "  Thing deferred       [x] yes                   things are "
                             "created in Phase 2");
-    EXPECT_EQ(m.trimmed(11),
+    EXPECT_EQ(m.trimmed(10), "");
+    EXPECT_EQ(m.trimmed(11), "  Endpoint             local                     fixed by "
+                             "the command line");
+    EXPECT_EQ(m.trimmed(12), "  AWS profile          (default)                 for aws; "
+                             "local ignores it");
+    EXPECT_EQ(m.trimmed(15),
               "Sends to: local endpoint http://127.0.0.1:4567 - account 123456789012");
-    EXPECT_EQ(m.v.rows[11].role, ROLE_TARGET);
+    EXPECT_EQ(m.v.rows[15].role, ROLE_TARGET);
+    EXPECT_EQ(m.trimmed(16), "no AWS account in use");
     // editing a field: the text and the cursor on the status line
     t.key(KM_ENTER);
     vm_build(&m.v, &t.a);
@@ -1009,6 +1016,118 @@ TEST(ConsoleVm, SetupForm)
     EXPECT_EQ(m.v.cursor_y, 22);
     EXPECT_EQ(m.v.cursor_x, 25);
     EXPECT_EQ(m.trimmed(23), "EnterOK    EscCancel Ctrl-UClear");
+}
+
+TEST(ConsoleApp, EndpointProfileRegionAreEditedAndResolved)
+{
+    App t;
+    app_where w;
+    memset(&w, 0, sizeof w);
+    w.local = 1;
+    app_set_where(&t.a, &w, 1);
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    t.key(KM_END);
+    EXPECT_EQ(t.a.setup.field, FLD_REGION);
+    // on the local endpoint, profile and region are kept for AWS: no resolve
+    t.key(KM_ENTER);
+    t.type("eu-west-1");
+    int rx = t.key(KM_ENTER);
+    EXPECT_FALSE(rx & RX_RETARGET);
+    EXPECT_STREQ(t.a.where.region, "eu-west-1");
+    EXPECT_FALSE(t.a.msg_error);
+    // a bad endpoint is refused with what it may be
+    t.key('k');
+    t.key('k');
+    EXPECT_EQ(t.a.setup.field, FLD_ENDPOINT);
+    t.key(KM_ENTER);
+    EXPECT_STREQ(t.a.input.text, "local");
+    t.key(KM_CTRL('u'));
+    t.type("ftp://x");
+    rx = t.key(KM_ENTER);
+    EXPECT_FALSE(rx & RX_RETARGET);
+    EXPECT_TRUE(t.a.msg_error);
+    EXPECT_NE(std::string(t.a.msg).find("'local'"), std::string::npos);
+    EXPECT_EQ(t.a.where.local, 1);
+    // a URL: resolve it; nothing starts until it is resolved
+    t.key(KM_ENTER);
+    t.key(KM_CTRL('u'));
+    t.type("  https://iot.example:8443 ");
+    rx = t.key(KM_ENTER);
+    EXPECT_TRUE(rx & RX_RETARGET);
+    EXPECT_TRUE(t.a.retargeting);
+    EXPECT_EQ(t.a.where.local, 0);
+    EXPECT_STREQ(t.a.where.endpoint, "https://iot.example:8443");
+    EXPECT_STREQ(t.a.where.region, "eu-west-1");
+    t.key(KM_ENTER);
+    t.type("aws");
+    EXPECT_FALSE(t.key(KM_ENTER) & RX_RETARGET); // one at a time
+    EXPECT_TRUE(t.a.msg_error);
+    // it failed: the previous target and `where` stay, with the reason
+    rx = app_retargeted(&t.a, nullptr, "profile 'x' is in neither file");
+    EXPECT_TRUE(rx & RX_DIRTY);
+    EXPECT_FALSE(t.a.retargeting);
+    EXPECT_EQ(t.a.where.local, 1);
+    EXPECT_STREQ(t.a.where.region, "eu-west-1");
+    EXPECT_EQ(t.a.target.local, 1);
+    EXPECT_STREQ(t.a.msg, "profile 'x' is in neither file");
+    EXPECT_TRUE(t.a.msg_error);
+    // again, and this time it resolves: the target follows
+    t.key(KM_ENTER);
+    t.key(KM_CTRL('u'));
+    t.type("aws");
+    EXPECT_TRUE(t.key(KM_ENTER) & RX_RETARGET);
+    EXPECT_EQ(t.a.where.endpoint[0], '\0');
+    app_target nt;
+    memset(&nt, 0, sizeof nt);
+    snprintf(nt.endpoint, sizeof nt.endpoint, "https://iot.eu-west-1.amazonaws.com");
+    snprintf(nt.describe, sizeof nt.describe, "AWS: profile -, region eu-west-1");
+    snprintf(nt.region, sizeof nt.region, "eu-west-1");
+    app_retargeted(&t.a, &nt, nullptr);
+    EXPECT_FALSE(t.a.retargeting);
+    EXPECT_EQ(t.a.target.local, 0);
+    EXPECT_STREQ(t.a.target.endpoint, "https://iot.eu-west-1.amazonaws.com");
+    EXPECT_STREQ(t.a.msg, "jobs now go to https://iot.eu-west-1.amazonaws.com");
+    VM m;
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(11),
+              "  Endpoint             aws                       AWS IoT's, "
+              "by region");
+    EXPECT_EQ(m.trimmed(13), "  AWS region           eu-west-1");
+    EXPECT_EQ(m.trimmed(15), "Sends to: https://iot.eu-west-1.amazonaws.com - account "
+                             "(learned at the pre-fli~");
+    // a running job keeps its endpoint
+    rx = t.key(KM_F(5));
+    ASSERT_TRUE(rx & RX_START_PREVIEW);
+    pv_status st;
+    memset(&st, 0, sizeof st);
+    st.done = 1;
+    st.total = st.ok = 7;
+    app_preview_status(&t.a, &st);
+    ASSERT_TRUE(t.key(KM_F(5)) & RX_START_JOB);
+    app_run_started(&t.a, 1, nullptr);
+    eng_snapshot s = snap(ENG_RUNNING, 5, 7, 2);
+    app_run_update(&t.a, &s, nullptr, 0);
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    t.key(KM_END);
+    t.key(KM_ENTER);
+    t.type("us-east-2");
+    EXPECT_FALSE(t.key(KM_ENTER) & RX_RETARGET);
+    EXPECT_NE(std::string(t.a.msg).find("job is running"), std::string::npos);
+}
+
+TEST(ConsoleApp, EndpointIsFixedWithoutARetarget)
+{
+    App t; // app_init alone: no retarget
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    t.key(KM_END);
+    t.key('k');
+    t.key('k');
+    t.key(KM_ENTER);
+    t.key(KM_CTRL('u'));
+    t.type("aws");
+    EXPECT_FALSE(t.key(KM_ENTER) & RX_RETARGET);
+    EXPECT_NE(std::string(t.a.msg).find("--endpoint-url"), std::string::npos);
+    EXPECT_EQ(t.a.where.local, 1);
 }
 
 TEST(ConsoleVm, PreviewTableVerdictsAndDetail)
