@@ -14,6 +14,7 @@
 
 #include "base/xalloc.h"
 #include "console/app.h"
+#include "console/bg.h"
 #include "console/keymap.h"
 #include "console/picker.h"
 #include "console/preview.h"
@@ -71,7 +72,7 @@ typedef struct con {
     pv *pv;
     pk_prober *pk;
     regcheck *rc; /* the preview's registry check */
-    journal *j;   /* a reader of the journal, opened once it exists */
+    bg *bg;       /* journal reads, listings, detection, reports */
     double last_jobs, last_items, last_draw;
 } con;
 
@@ -225,83 +226,100 @@ static void restore_terminal(void)
 
 /* ---- side effects ---- */
 
-static int open_journal(con *c, char *why, size_t n)
-{
-    if (c->j)
-        return 0;
-    err e;
-    err_clear(&e);
-    if (jnl_open_existing(&c->j, c->o->state_dir, &e)) {
-        snprintf(why, n, "%s", e.msg);
-        return -1;
-    }
-    return 0;
-}
-
 static int load_jobs(con *c)
 {
-    char why[600];
     c->last_jobs = c->a.now;
-    if (open_journal(c, why, sizeof why)) {
-        /* no journal yet is the normal first start, not an error to show */
-        char db[1200];
-        snprintf(db, sizeof db, "%s/journal.db", c->o->state_dir);
-        return app_set_jobs(&c->a, NULL, 0, access(db, F_OK) ? NULL : why);
-    }
-    size_t n = MAX_JOBS;
-    jnl_job *v = xcalloc(n, sizeof *v);
-    err e;
-    err_clear(&e);
-    if (jnl_job_list(c->j, v, &n, &e)) {
-        free(v);
-        return app_set_jobs(&c->a, NULL, 0, e.msg);
-    }
-    return app_set_jobs(&c->a, v, n, NULL);
+    bg_req r = {.kind = BG_JOBS, .max = MAX_JOBS};
+    bg_ask(c->bg, &r);
+    return RX_NONE;
 }
 
 static int load_items(con *c)
 {
-    char why[600];
     c->last_items = c->a.now;
-    if (open_journal(c, why, sizeof why)) {
-        app_message(&c->a, 1, "%s", why);
-        return RX_DIRTY;
-    }
-    err e;
-    err_clear(&e);
-    jnl_job job;
-    if (jnl_job_get(c->j, c->a.items.job_id, &job, &e)) {
-        app_message(&c->a, 1, "%s", e.msg);
-        return RX_DIRTY;
-    }
-    size_t n = ITEMS_PAGE;
-    jnl_item *v = xcalloc(n, sizeof *v);
-    if (jnl_item_list(c->j, c->a.items.job_id, c->a.items.filter, c->a.items.want_off, v,
-                      &n, &e)) {
-        free(v);
-        app_message(&c->a, 1, "%s", e.msg);
-        return RX_DIRTY;
-    }
-    return app_set_items(&c->a, &job, v, n, c->a.items.want_off);
+    bg_req r = {.kind = BG_ITEMS,
+                .job_id = c->a.items.job_id,
+                .filter = c->a.items.filter,
+                .off = c->a.items.want_off,
+                .max = ITEMS_PAGE};
+    bg_ask(c->bg, &r);
+    return RX_NONE;
 }
 
 static int load_dir(con *c)
 {
     pk_probe_free(c->pk);
     c->pk = NULL;
-    pk_entry *v;
-    size_t n;
-    err e;
-    err_clear(&e);
-    char *dir = xstrdup(c->a.pick.dir);
-    int rx;
-    if (pk_list(&v, &n, dir, c->o->samples_dir, &e)) {
-        rx = app_set_dir(&c->a, dir, NULL, 0, e.msg);
-    } else {
-        rx = app_set_dir(&c->a, dir, v, n, NULL);
-        c->pk = pk_probe_start(dir, c->a.pick.v, c->a.pick.n);
+    bg_req r = {.kind = BG_DIR};
+    snprintf(r.path, sizeof r.path, "%s", c->a.pick.dir);
+    bg_ask(c->bg, &r);
+    return RX_NONE;
+}
+
+static int detect(con *c)
+{
+    bg_req r = {.kind = BG_DETECT};
+    snprintf(r.path, sizeof r.path, "%s", c->a.file.path);
+    bg_ask(c->bg, &r);
+    return RX_NONE;
+}
+
+static int export_report(con *c)
+{
+    bg_req r = {.kind = BG_EXPORT, .job_id = c->a.items.job_id};
+    bg_ask(c->bg, &r);
+    return RX_NONE;
+}
+
+/* Hands the background reader's answers to the app; drops those that no
+ * longer match the screen (another job, page, folder or file since). */
+static int take_answers(con *c)
+{
+    int rx = RX_NONE;
+    bg_ans a;
+    while (bg_take(c->bg, &a)) {
+        const bg_req *q = &a.req;
+        switch (q->kind) {
+        case BG_JOBS:
+            rx |= app_set_jobs(&c->a, a.jobs, a.n, a.ok ? NULL : a.error);
+            a.jobs = NULL;
+            break;
+        case BG_ITEMS:
+            if (q->job_id != c->a.items.job_id || q->filter != c->a.items.filter ||
+                q->off != c->a.items.want_off)
+                break;
+            if (!a.ok) {
+                app_message(&c->a, 1, "%s", a.error);
+                rx |= RX_DIRTY;
+                break;
+            }
+            rx |= app_set_items(&c->a, &a.job, a.items, a.n, q->off);
+            a.items = NULL;
+            break;
+        case BG_DIR:
+            if (strcmp(q->path, c->a.pick.dir))
+                break;
+            rx |= app_set_dir(&c->a, q->path, a.entries, a.n, a.ok ? NULL : a.error);
+            a.entries = NULL;
+            if (a.ok) {
+                pk_probe_free(c->pk);
+                c->pk = pk_probe_start(c->a.pick.dir, c->a.pick.v, c->a.pick.n);
+            }
+            break;
+        case BG_DETECT:
+            if (!c->a.file.path || strcmp(q->path, c->a.file.path))
+                break;
+            rx |= app_set_file_kind(&c->a, a.ok ? a.kind : VENDOR_AUTO,
+                                    a.ok ? NULL : a.error);
+            break;
+        case BG_EXPORT:
+            rx |= app_exported(&c->a, a.ok ? a.report : NULL, a.ok ? NULL : a.error);
+            break;
+        default:
+            break;
+        }
+        bg_ans_free(&a);
     }
-    free(dir);
     return rx;
 }
 
@@ -395,29 +413,6 @@ static int start_job(con *c)
     return app_run_started(&c->a, 1, NULL);
 }
 
-static int export_report(con *c)
-{
-    char why[600], path[1024];
-    if (open_journal(c, why, sizeof why))
-        return app_exported(&c->a, NULL, why);
-    err e;
-    err_clear(&e);
-    if (jnl_report(c->j, c->a.items.job_id, path, sizeof path, &e))
-        return app_exported(&c->a, NULL, e.msg);
-    return app_exported(&c->a, path, NULL);
-}
-
-static int detect(con *c)
-{
-    vendor v;
-    err e;
-    err_clear(&e);
-    char m[700];
-    if (src_detect(&v, c->a.file.path, &e))
-        return app_set_file_kind(&c->a, VENDOR_AUTO, err_format(&e, m, sizeof m));
-    return app_set_file_kind(&c->a, v, NULL);
-}
-
 /* Does what the flags ask; returns the flags the results raise. */
 static int effects(con *c, int rx)
 {
@@ -453,7 +448,7 @@ static int effects(con *c, int rx)
 
 static int tick(con *c)
 {
-    int rx = poll_retarget(c);
+    int rx = poll_retarget(c) | take_answers(c);
     if (c->g) {
         eng_snapshot s;
         eng_event ev[32];
@@ -576,6 +571,20 @@ int con_run(const con_opts *o, err *e)
              o->where.profile ? o->where.profile : "");
     snprintf(aw.region, sizeof aw.region, "%s", o->where.region ? o->where.region : "");
     app_set_where(&c.a, &aw, o->retarget != NULL);
+    {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        c.bg = bg_start(o->state_dir, o->samples_dir);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (!c.bg) {
+        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the console's reader thread");
+        app_free(&c.a);
+        target_free(&c.t);
+        pthread_mutex_destroy(&c.rt.mu);
+        return -1;
+    }
     c.a.utf8 = utf8;
     c.a.now = rate_now();
     vm_init(&c.cur);
@@ -592,6 +601,7 @@ int con_run(const con_opts *o, err *e)
     got_signal = 0;
 
     if (scr_open(&c.s, o->color, e)) {
+        bg_free(c.bg);
         app_free(&c.a);
         target_free(&c.t);
         pthread_mutex_destroy(&c.rt.mu);
@@ -656,7 +666,7 @@ int con_run(const con_opts *o, err *e)
     pthread_mutex_destroy(&c.rt.mu);
     target_free(&c.t);
     pk_probe_free(c.pk);
-    jnl_close(c.j);
+    bg_free(c.bg);
     fatal_scr = NULL;
     scr_close(c.s);
     base_set_fatal_hook(NULL);

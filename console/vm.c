@@ -389,10 +389,35 @@ size_t vm_bar(km_ctx ctx, int *keys, act_type *acts, size_t max)
     return n;
 }
 
+/* The run screen's bar shows only what the job's state allows: pause and
+ * cancel while it runs; resume and the results once it has stopped. */
+static int bar_shows(const app *a, km_ctx ctx, const bar_entry *e)
+{
+    if (ctx != KMC_RUN)
+        return 1;
+    int busy = a->run.active && !app_run_finished(a);
+    switch (e->act) {
+    case ACT_PAUSE:
+    case ACT_CANCEL:
+        return busy && !a->run.stopping;
+    case ACT_START:
+        return !busy && a->run.file[0] &&
+               !(a->run.have &&
+                 (a->run.s.state == ENG_DONE || a->run.s.state == ENG_REJECTED));
+    case ACT_ENTER:
+        return !busy && a->run.have && a->run.s.job_id > 0;
+    default:
+        return 1;
+    }
+}
+
 static void key_bar(vm *v, const app *a)
 {
     line l = line_start(v, v->h - 1, ROLE_KEYLABEL, a->utf8);
-    for (const bar_entry *e = bar_of(app_keyctx(a)); e->label; e++) {
+    km_ctx ctx = app_keyctx(a);
+    for (const bar_entry *e = bar_of(ctx); e->label; e++) {
+        if (!bar_shows(a, ctx, e))
+            continue;
         char name[32];
         km_key_name(name, sizeof name, e->key);
         if (e->key == KM_BACKSPACE)

@@ -98,6 +98,9 @@ literal() { T send-keys -t tp -l "$1"; }
 # local endpoint is used), the state in $XDG_STATE_HOME, UTF-8.
 ENVV=(env -i "HOME=$TMP/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TERM=tmux-256color"
     "XDG_STATE_HOME=$TMP/xdg" "THINGPRESS_SAMPLES=$TD")
+# Under --config=tsan (tag tsan) the console is a TSan build: its reports go
+# to files checked at the end (a terminal UI has no stderr to read).
+ENVV+=("TSAN_OPTIONS=log_path=$TMP/tsan-report")
 # extra variables for the console, e.g. CONSOLE_ENV="TSAN_OPTIONS=log_path=/tmp/t"
 [ -n "${CONSOLE_ENV:-}" ] && ENVV+=($CONSOLE_ENV)
 launch() { # launch CMD...: (re)starts the pane with the console
@@ -273,6 +276,12 @@ grep -q "$SIM_SECRET" "$TMP"/*.txt "$SCREENS"/*.txt 2>/dev/null && fail "a scree
 keys q
 wait_for "CONSOLE-EXIT=0"
 kill $sim_pid 2>/dev/null
+
+for f in "$TMP"/tsan-report*; do
+    [ -e "$f" ] || continue
+    fail "ThreadSanitizer report in $f:"
+    head -40 "$f" >&2
+done
 
 echo "console_e2e_test: screens in $SCREENS"
 if [ "$fails" -gt 0 ]; then

@@ -1130,6 +1130,39 @@ TEST(ConsoleApp, EndpointIsFixedWithoutARetarget)
     EXPECT_EQ(t.a.where.local, 1);
 }
 
+TEST(ConsoleVm, RunBarFollowsTheJobState)
+{
+    App t;
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    t.key(KM_F(5));
+    pv_status st;
+    memset(&st, 0, sizeof st);
+    st.done = 1;
+    st.total = st.ok = 7;
+    app_preview_status(&t.a, &st);
+    ASSERT_TRUE(t.key(KM_F(5)) & RX_START_JOB);
+    app_run_started(&t.a, 1, nullptr);
+    eng_snapshot s = snap(ENG_RUNNING, 5, 7, 2);
+    app_run_update(&t.a, &s, nullptr, 0);
+    VM m;
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(23), "F1Help  F2Jobs  F7Pause F8Cancel F10Quit");
+    t.key('p');
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(23), "F1Help  F2Jobs  F10Quit"); // stopping
+    s.state = ENG_CANCELLED;
+    app_run_update(&t.a, &s, nullptr, 0);
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(23), "F1Help  F2Jobs  F5Resume EnterResults F10Quit");
+    t.key(KM_F(5));
+    app_run_started(&t.a, 1, nullptr);
+    s = snap(ENG_DONE, 5, 7, 7);
+    app_run_update(&t.a, &s, nullptr, 0);
+    t.a.screen = APP_RUN;
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(23), "F1Help  F2Jobs  EnterResults F10Quit");
+}
+
 TEST(ConsoleVm, PreviewTableVerdictsAndDetail)
 {
     App t;
