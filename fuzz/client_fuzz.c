@@ -10,12 +10,12 @@
  * Connections are not reused between inputs (each input is one answer), and
  * both ends close with SO_LINGER 0 so no TIME_WAIT piles up.
  *
- * Known libcurl bug, filtered out: with Debian 12's libcurl 7.88.1, a response
- * whose header block has a folded line (one starting with a space or tab), on
- * an easy handle that has made a call before, makes libcurl read memory it
- * freed itself (fuzz/regressions/client/libcurl-folded-header-after-call,
- * replayed after a-call-before). Such inputs are skipped so the fuzzer keeps
- * exploring thingpress's code.
+ * Each input gets a client (a libcurl easy handle) of its own: with Debian
+ * 12's libcurl 7.88.1, a response on a handle that has made a call before can
+ * make libcurl read memory it freed itself (first found with a folded header
+ * line: fuzz/regressions/client/libcurl-folded-header-after-call, replayed
+ * after a-call-before; fuzz/README.md). That is libcurl's to fix; a fresh
+ * handle per input keeps the fuzzer on thingpress's code.
  *
  * Checks what the client promises: results are one printable line, and the
  * secret key and session token never appear in them. */
@@ -37,6 +37,8 @@
 #define TOKEN "FwoGZXIvYXdzEXAMPLESESSIONTOKEN0123456789"
 
 static iot_client *client;
+static iot_config cfg; /* each input's client */
+static char url[64];
 static int listen_fd = -1;
 static const uint8_t *resp; /* the current input's response, for the server */
 static size_t resp_len;
@@ -137,7 +139,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&addr, alen) ||
         listen(listen_fd, 16) || getsockname(listen_fd, (struct sockaddr *)&addr, &alen))
         abort();
-    char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
     sem_init(&go, 0, 0);
     sem_init(&done, 0, 0);
@@ -146,7 +147,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pthread_t t;
     if (pthread_create(&t, NULL, server, NULL))
         abort();
-    iot_config cfg = {
+    iot_config c = {
         .endpoint_url = url,
         .region = "us-east-1",
         .access_key = "AKIDEXAMPLE",
@@ -155,6 +156,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         .connect_timeout_ms = 1000,
         .timeout_ms = 2000,
     };
+    cfg = c;
+    return 0;
+}
+
+static void client_open(void)
+{
+    err e;
+    err_clear(&e);
     if (iot_client_new(&client, &cfg, &e))
         abort();
     CURL *h = client->curl;
@@ -163,7 +172,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (getenv("FZ_DEBUG"))
         curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
-    return 0;
 }
 
 static void check_field(const char *s, size_t cap)
@@ -285,36 +293,17 @@ static void call(unsigned op)
     check_result(&res);
 }
 
-/* 1 when a header block of the response (the first, and any after a 1xx
- * interim answer) has a folded line. */
-static int folded_headers(const uint8_t *p, size_t n)
-{
-    size_t pos = 0;
-    for (;;) {
-        size_t end = pos;
-        while (end < n && !(p[end] == '\n' && end + 1 < n &&
-                            (p[end + 1] == '\n' ||
-                             (p[end + 1] == '\r' && end + 2 < n && p[end + 2] == '\n'))))
-            end++;
-        for (size_t i = pos; i < end; i++)
-            if (p[i] == '\n' && i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t'))
-                return 1;
-        if (end >= n)
-            return 0;
-        if (!(n - pos >= 10 && !memcmp(p + pos, "HTTP/1.", 7) && p[pos + 9] == '1'))
-            return 0; /* the final answer's headers are over */
-        pos = end + (p[end + 1] == '\n' ? 2 : 3);
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > (256 << 10) || folded_headers(data + 1, size - 1))
+    if (size < 1 || size > (256 << 10))
         return 0;
     resp = data + 1;
     resp_len = size - 1;
+    client_open();
     sem_post(&go);
     call(data[0] % 15);
+    iot_client_free(client);
+    client = NULL;
     if (write(wake[1], "x", 1) != 1)
         abort();
     wait_sem(&done);
