@@ -443,7 +443,41 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Last non-empty line of the process's stderr, printable, for a message. */
+static int is_key_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '/' || c == '+' || c == '=';
+}
+
+/* Replaces each run of 20 or more base64-like characters with "[hidden]":
+ * a helper that fails may print the key or token it had (AWS secret keys
+ * are 40 such characters, session tokens hundreds), and thingpress never
+ * prints a secret. Words, URLs, host names and numbers are left alone. */
+static void hide_key_like(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r;) {
+        size_t k = 0;
+        while (is_key_char(r[k]))
+            k++;
+        if (k >= 20) {
+            static const char hidden[] = "[hidden]";
+            memmove(w, hidden, sizeof hidden - 1); /* k >= 20 > 8: w stays behind r */
+            w += sizeof hidden - 1;
+            r += k;
+        } else if (k) {
+            memmove(w, r, k);
+            w += k;
+            r += k;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+}
+
+/* Last non-empty line of the process's stderr, printable and with key-like
+ * runs hidden (hide_key_like), for a message. */
 static void last_line(char *out, size_t n, const buf *b)
 {
     out[0] = '\0';
@@ -461,6 +495,7 @@ static void last_line(char *out, size_t n, const buf *b)
         out[w++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
     }
     out[w] = '\0';
+    hide_key_like(out);
 }
 
 /* Runs cmd with /bin/sh -c; stdout into out (bounded), the tail of stderr

@@ -640,6 +640,17 @@ TEST_F(CredsProcess, Failure)
         "Error: the SSO session has expired",
         resolve().error);
 
+    // a helper that prints the key or token it had: the message hides them
+    process_profile(
+        "echo 'vault https://vault.corp:8200 said no; key "
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY token "
+        "IQoJb3JpZ2luX2VjEJ//////////wEaCXVzLWVhc3QtMSJHMEUCIQ== (id 42)' >&2\n"
+        "exit 1\n");
+    EXPECT_EQ(
+        "credential_process of profile default (~/.aws/config) exited with status 1: "
+        "vault https://vault.corp:8200 said no; key [hidden] token [hidden] (id 42)",
+        resolve().error);
+
     write(".aws/config", "[default]\nregion = us-east-1\n"
                          "credential_process = /nonexistent/helper\n");
     EXPECT_TRUE(contains(resolve().error, "exited with status 127 (command not found?)"))
