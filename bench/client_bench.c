@@ -58,6 +58,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/xalloc.h"
+#include "bench/benchlib.h"
 #include "iot/client.h"
 #include "sim/quota.h"
 #include "sim/reg.h"
@@ -86,224 +87,19 @@ typedef struct bench {
     size_t n_fresh;
 } bench;
 
-/* ---- time -------------------------------------------------------------- */
+/* ---- the sim as a child process (benchlib.h) ------------------------------ */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+typedef bl_child simproc;
 
-static void sleep_until(double t)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L)
-        ts.tv_nsec = 999999999L;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        ;
-}
-
-static double rusage_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The p-th percentile (0..100) of v[0..n), sorted here. */
-static double percentile(double *v, size_t n, double p)
-{
-    if (!n)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
-}
-
-/* ---- certificates -------------------------------------------------------- */
-
-/* A self-signed EC P-256 certificate with CN `cn` and serial `serial`, signed
- * with key, as PEM (caller frees). */
-static char *make_cert(EVP_PKEY *key, const char *cn, long serial, err *e)
-{
-    char *pem = NULL;
-    X509 *x = X509_new();
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!x || !b)
-        goto fail;
-    if (!X509_set_version(x, 2) ||
-        !ASN1_INTEGER_set_int64(X509_get_serialNumber(x), serial) ||
-        !X509_gmtime_adj(X509_getm_notBefore(x), -86400L) ||
-        !X509_gmtime_adj(X509_getm_notAfter(x), 3650L * 86400L))
-        goto fail;
-    X509_NAME *name = X509_get_subject_name(x);
-    if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn,
-                                    -1, -1, 0) ||
-        !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) ||
-        !X509_sign(x, key, EVP_sha256()) || !PEM_write_bio_X509(b, x))
-        goto fail;
-    char *data;
-    long len = BIO_get_mem_data(b, &data);
-    pem = xstrndup(data, (size_t)len);
-    goto out;
-fail:
-    err_set(e, ERR_CRYPTO, NULL, 0, -1, "cannot make a test certificate with OpenSSL");
-out:
-    BIO_free(b);
-    X509_free(x);
-    return pem;
-}
-
-/* ---- the sim as a child process ------------------------------------------ */
-
-typedef struct simproc {
-    pid_t pid;
-    int out_fd; /* its stdout (kept open so it never gets SIGPIPE) */
-    int port;
-    char url[64];
-} simproc;
-
-/* Starts `bin sim` and waits (up to 30 s) for its "listening on" line. */
 static int sim_spawn(simproc *p, const char *bin, const char *quotas, const bench *b,
                      const char *log_path, err *e)
 {
-    memset(p, 0, sizeof *p);
-    p->pid = -1;
-    p->out_fd = -1;
-    int fds[2];
-    if (pipe(fds) < 0) {
-        err_set(e, ERR_IO, NULL, 0, -1, "pipe: %s", strerror(errno));
-        return -1;
-    }
     char creds_arg[620];
     snprintf(creds_arg, sizeof creds_arg, "@%s", b->creds);
-    char *argv[] = {(char *)bin,   "sim",      "--listen",     "127.0.0.1:0",   "--db",
-                    (char *)b->db, "--quotas", (char *)quotas, "--credentials", creds_arg,
-                    "--account",   ACCOUNT,    "--region",     REGION,          NULL};
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        err_set(e, ERR_IO, NULL, 0, -1, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(127);
-        int lf = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (lf >= 0)
-            dup2(lf, 2);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execv(bin, argv);
-        dprintf(2, "client_bench: cannot run %s: %s\n", bin, strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    p->pid = pid;
-    p->out_fd = fds[0];
-    char line[256];
-    size_t n = 0;
-    double deadline = now_s() + 30;
-    while (n < sizeof line - 1) {
-        struct pollfd pf = {p->out_fd, POLLIN, 0};
-        int left = (int)((deadline - now_s()) * 1000);
-        if (left <= 0 || poll(&pf, 1, left) <= 0)
-            break;
-        ssize_t r = read(p->out_fd, line + n, sizeof line - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        line[n] = 0;
-        if (memchr(line, '\n', n))
-            break;
-    }
-    line[n] = 0;
-    const char *at = strstr(line, "listening on http://127.0.0.1:");
-    if (at) {
-        char *end;
-        long port = strtol(at + strlen("listening on http://127.0.0.1:"), &end, 10);
-        if (port > 0 && port < 65536 && *end == '\n')
-            p->port = (int)port;
-    }
-    if (!p->port) {
-        err_set(e, ERR_IO, log_path, 0, -1,
-                "'%s sim' did not start (its messages are in this file; build it "
-                "with 'bazel build //cli:thingpress' and pass --bin)",
-                bin);
-        return -1;
-    }
-    snprintf(p->url, sizeof p->url, "http://127.0.0.1:%d", p->port);
-    return 0;
-}
-
-/* utime + stime of the process, in seconds; -1 when unreadable. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], text[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    char *s = strrchr(text, ')'); /* the command name may hold spaces */
-    if (!s)
-        return -1;
-    s++;
-    /* after ')': state is field 3; utime and stime are fields 14 and 15 */
-    unsigned long long v[13] = {0};
-    for (int i = 0; i < 13; i++) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            return -1;
-        char *end;
-        v[i] = i == 0 ? 0 : strtoull(s, &end, 10);
-        while (*s && *s != ' ')
-            s++;
-    }
-    return (double)(v[11] + v[12]) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* SIGTERM, then up to 15 s for an orderly exit, then SIGKILL. Returns the
- * exit status, or -1 when it had to be killed. */
-static int sim_reap(simproc *p)
-{
-    int rc = -1;
-    if (p->pid > 0) {
-        kill(p->pid, SIGTERM);
-        double deadline = now_s() + 15;
-        int st = 0;
-        pid_t w = 0;
-        while ((w = waitpid(p->pid, &st, WNOHANG)) == 0 && now_s() < deadline)
-            sleep_until(now_s() + 0.01);
-        if (w == 0) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &st, 0);
-        } else if (w > 0 && WIFEXITED(st)) {
-            rc = WEXITSTATUS(st);
-        }
-        p->pid = -1;
-    }
-    if (p->out_fd >= 0)
-        close(p->out_fd);
-    p->out_fd = -1;
-    return rc;
+    const char *args[] = {"--db",          b->db,     "--quotas",  quotas,
+                          "--credentials", creds_arg, "--account", ACCOUNT,
+                          "--region",      REGION,    NULL};
+    return bl_spawn_sim(p, bin, args, log_path, e);
 }
 
 /* ---- seeding (sim/reg.h, no HTTP) ---------------------------------------- */
@@ -356,7 +152,7 @@ static int seed(bench *b, EVP_PKEY *key, err *e)
     for (size_t i = 0; i < b->n_pool; i++) {
         char cn[64];
         snprintf(cn, sizeof cn, "bench-pool-%06zu", i);
-        char *pem = make_cert(key, cn, 1000000L + (long)i, e);
+        char *pem = bl_make_cert(key, cn, 1000000L + (long)i, e);
         if (!pem)
             goto out;
         buf_reset(&body);
@@ -481,10 +277,10 @@ static void *loader_main(void *arg)
     pthread_barrier_wait(&w->l->start);
     if (w->setup_failed)
         goto out;
-    for (unsigned long long seq = 0; now_s() < w->l->t_end; seq++) {
-        double t0 = now_s();
+    for (unsigned long long seq = 0; bl_now() < w->l->t_end; seq++) {
+        double t0 = bl_now();
         iot_class cls = load_call(w, c, seq, &res);
-        double dt = now_s() - t0;
+        double dt = bl_now() - t0;
         if (cls != IOT_OK) {
             if (!w->failed++)
                 iot_result_format(&res, w->first_err, sizeof w->first_err);
@@ -528,12 +324,12 @@ static int run_load(const bench *b, const simproc *sp, int op, int threads,
             abort(); /* cannot continue a benchmark without its threads */
     }
     pthread_barrier_wait(&l.ready);
-    double cpu0 = rusage_cpu_s(), sim0 = proc_cpu_s(sp->pid), t0 = now_s();
+    double cpu0 = bl_rusage_cpu_s(), sim0 = bl_proc_cpu_s(sp->pid), t0 = bl_now();
     l.t_end = t0 + b->load_s;
     pthread_barrier_wait(&l.start);
     for (int i = 0; i < threads; i++)
         pthread_join(w[i].th, NULL);
-    double t1 = now_s(), cpu1 = rusage_cpu_s(), sim1 = proc_cpu_s(sp->pid);
+    double t1 = bl_now(), cpu1 = bl_rusage_cpu_s(), sim1 = bl_proc_cpu_s(sp->pid);
 
     size_t n = 0;
     for (int i = 0; i < threads; i++)
@@ -561,8 +357,8 @@ static int run_load(const bench *b, const simproc *sp, int op, int threads,
     }
     double calls = out->calls ? (double)out->calls : 1;
     out->calls_s = (double)out->calls / (t1 - t0);
-    out->p50_ms = percentile(all, n, 50) * 1e3;
-    out->p99_ms = percentile(all, n, 99) * 1e3;
+    out->p50_ms = bl_percentile(all, n, 50) * 1e3;
+    out->p99_ms = bl_percentile(all, n, 99) * 1e3;
     out->client_us = (cpu1 - cpu0) / calls * 1e6;
     out->sim_us = (sim1 - sim0) / calls * 1e6;
     free(all);
@@ -607,7 +403,7 @@ static int part1(bench *b, double *best_read, double *best_write, err *e)
     }
     rc = 0;
 out:
-    if (sim_reap(&sp) != 0 && rc == 0)
+    if (bl_reap(&sp) != 0 && rc == 0)
         fprintf(stderr, "client_bench: the sim did not stop cleanly (see %s)\n", log);
     return rc;
 }
@@ -766,8 +562,8 @@ static void *sender_main(void *arg)
         if (k >= p->n_calls)
             break;
         double due = p->t0 + (double)k / p->rate;
-        sleep_until(due);
-        p->late[k] = now_s() - due;
+        bl_sleep_until(due);
+        p->late[k] = bl_now() - due;
         iot_class cls = paced_call(p, c, k, &res);
         if (cls == IOT_OK) {
             atomic_fetch_add(&p->ok, 1);
@@ -840,19 +636,19 @@ static int paced_window(const bench *b, const simproc *sp, double factor, int ph
         }
     }
     /* t0 is set before the threads start, 1 s ahead: they connect meanwhile */
-    double t0 = now_s() + 1.0;
+    double t0 = bl_now() + 1.0;
     for (int i = 0; i < P_COUNT; i++)
         pc[i].t0 = t0;
     for (int i = 0; i < n_senders; i++)
         if (pthread_create(&s[i].th, NULL, sender_main, &s[i]))
             abort(); /* cannot continue a benchmark without its threads */
     pthread_barrier_wait(&ready);
-    int late_start = now_s() > t0;
-    sleep_until(t0);
-    double cpu0 = rusage_cpu_s(), sim0 = proc_cpu_s(sp->pid);
+    int late_start = bl_now() > t0;
+    bl_sleep_until(t0);
+    double cpu0 = bl_rusage_cpu_s(), sim0 = bl_proc_cpu_s(sp->pid);
     for (int i = 0; i < n_senders; i++)
         pthread_join(s[i].th, NULL);
-    double t1 = now_s(), cpu1 = rusage_cpu_s(), sim1 = proc_cpu_s(sp->pid);
+    double t1 = bl_now(), cpu1 = bl_rusage_cpu_s(), sim1 = bl_proc_cpu_s(sp->pid);
     for (int i = 0; i < n_senders; i++) {
         if (s[i].setup_failed) {
             err_set(e, ERR_USAGE, NULL, 0, -1, "%s", s[i].setup_err);
@@ -886,7 +682,7 @@ static int paced_window(const bench *b, const simproc *sp, double factor, int ph
         total_ok += ok;
         quota_sum += p->quota;
         double acc_s = (double)ok / p->window;
-        double late99 = percentile(p->late, p->n_calls, 99) * 1e3;
+        double late99 = bl_percentile(p->late, p->n_calls, 99) * 1e3;
         if (factor == 1.0) {
             printf("   %-30s %6.0f %8.1f %11.1f %11.3f %9llu %6llu %12.2f\n",
                    paced_names[i], p->quota, (double)p->n_calls / p->window, acc_s,
@@ -946,7 +742,7 @@ static int part2(bench *b, double best_read, double best_write, err *e)
     if (paced_window(b, &sp, 1.0, 1, base, e) < 0)
         goto out;
     /* let the buckets refill to their full burst before the flood */
-    sleep_until(now_s() + 1.5);
+    bl_sleep_until(bl_now() + 1.5);
     if (paced_window(b, &sp, 2.0, 2, base, e) < 0)
         goto out;
     double sum = 0;
@@ -959,7 +755,7 @@ static int part2(bench *b, double best_read, double best_write, err *e)
         best_read, best_write, sum);
     rc = 0;
 out:
-    if (sim_reap(&sp) != 0 && rc == 0)
+    if (bl_reap(&sp) != 0 && rc == 0)
         fprintf(stderr, "client_bench: the sim did not stop cleanly (see %s)\n", log);
     return rc;
 }
@@ -1096,11 +892,11 @@ int main(int argc, char **argv)
         err_set(&e, ERR_CRYPTO, NULL, 0, -1, "cannot make an EC P-256 key with OpenSSL");
         goto fail;
     }
-    double t = now_s();
+    double t = bl_now();
     for (size_t i = 0; i < b.n_fresh; i++) {
         char cn[64];
         snprintf(cn, sizeof cn, "bench-new-%06zu", i);
-        b.fresh_pem[i] = make_cert(key, cn, 2000000L + (long)i, &e);
+        b.fresh_pem[i] = bl_make_cert(key, cn, 2000000L + (long)i, &e);
         if (!b.fresh_pem[i])
             goto fail;
     }
@@ -1110,7 +906,7 @@ int main(int argc, char **argv)
            sysconf(_SC_NPROCESSORS_ONLN));
     printf("seeded in %.1f s: %zu certificates, %zu things, 1 policy, group and type; "
            "%zu more certificates to register\n",
-           now_s() - t, b.n_pool, b.n_things, b.n_fresh);
+           bl_now() - t, b.n_pool, b.n_things, b.n_fresh);
     fflush(stdout);
 
     double best_read = 0, best_write = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build optimised, then run a benchmark: bench/run.sh validate|client|provision [--quick]
+# Build optimised, then run a benchmark: bench/run.sh validate|client|provision|load [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./install-deps.sh
@@ -13,5 +13,8 @@ case "$what" in
   client) bazel build //bench:client_bench
     exec bazel-bin/bench/client_bench --bin bazel-bin/cli/thingpress "$@" ;;
   provision) exec "$PY" bench/provision_bench.py --bin bazel-bin/cli/thingpress "$@" ;;
-  *) echo "bench/run.sh: unknown benchmark '$what' (validate, client, provision)" >&2; exit 2 ;;
+  load) bazel build //bench:load_bench
+    exec bazel-bin/bench/load_bench --bin bazel-bin/cli/thingpress "$@" ;;
+  *) echo "bench/run.sh: unknown benchmark '$what' (validate, client, provision, load)" >&2
+    exit 2 ;;
 esac
