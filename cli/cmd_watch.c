@@ -13,8 +13,16 @@
  *     full scan on every wake and at least every --rescan seconds, so files
  *     present at start, events lost to a queue overflow and file systems
  *     without inotify are handled too.
- *   - One file at a time, the first complete one in name order. Hidden files,
- *     *.tmp, *.part, *.partial and anything not a regular file are ignored.
+ *   - One file at a time, the first complete one in name order. Hidden names,
+ *     *.tmp, *.part, *.partial, done/ and failed/ are ignored, and so are the
+ *     state directory and directories whose name has no input extension
+ *     (.csv, .json, ...). A symlink to a regular file is read through (the
+ *     link moves to done/ or failed/).
+ *   - Anything else that is not a regular file (a FIFO, a socket, a device, a
+ *     directory named like an input, a symlink to one of those or to nothing)
+ *     is moved to failed/ with its reason ("not a regular file (FIFO)") once
+ *     complete like a file; it is only ever lstat()ed and stat()ed, never
+ *     opened, so a FIFO cannot hang the watch.
  *   - Exactly once: the file leaves DIR only after its job ended, by a rename
  *     that comes after its report. A watch killed mid-job finds the file
  *     again on restart; the journal knows it (same content, same
@@ -73,8 +81,11 @@ static const char help[] =
     "in failed/, the reason (NAME.reason.txt). A file is complete once renamed into\n"
     "DIR, or when its size and time have been stable for the settle time. Files are\n"
     "taken one at a time in name order; hidden files and *.tmp, *.part, *.partial\n"
-    "are ignored. Restart-safe: a file is moved only after its job ended, and the\n"
-    "same file again resumes (or finds done) the same job in the journal.\n"
+    "are ignored. A FIFO, socket, device, directory named like an input (x.csv/) or\n"
+    "symlink to one is never read: it goes to failed/ with the reason. A symlink to\n"
+    "a regular file is read through; the link is what moves.\n"
+    "Restart-safe: a file is moved only after its job ended, and the same file\n"
+    "again resumes (or finds done) the same job in the journal.\n"
     "\n"
     "  --settle SECONDS      how long a file must stay unchanged (default 2)\n"
     "  --rescan SECONDS      full scan of DIR at least this often (default 5)\n"
@@ -99,6 +110,7 @@ typedef struct cand {
     double backoff;
     int left; /* --once: left in DIR for the next run */
     int alive;
+    char what[96]; /* "" a regular file, else what it is ("FIFO"): to failed/ */
 } cand;
 
 typedef struct watch {
@@ -109,10 +121,13 @@ typedef struct watch {
     provctx pc;
     cand *c; /* the first `sorted` by name, then the ones found since */
     size_t n, cap, sorted;
-    int bad; /* --once: a file failed or was left */
+    int bad;        /* --once: a file failed or was left */
+    int have_state; /* the state directory's identity, never moved if in DIR */
+    dev_t state_dev;
+    ino_t state_ino;
 } watch;
 
-typedef enum { OUT_DONE, OUT_FAILED, OUT_RETRY, OUT_INTERRUPTED } outcome;
+typedef enum { OUT_DONE, OUT_FAILED, OUT_RETRY, OUT_INTERRUPTED, OUT_CHANGED } outcome;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -150,6 +165,68 @@ static int ignored(const char *name)
            ends_with(name, ".partial");
 }
 
+/* The extensions the readers know (parsers/src.c): a directory named so was
+ * meant as an input. */
+static int input_ext(const char *name)
+{
+    static const char *const exts[] = {".csv", ".json", ".txt", ".7z",
+                                       ".pem", ".crt",  ".der", ".cer"};
+    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
+        if (strlen(name) > strlen(exts[i]) && ends_with(name, exts[i]))
+            return 1;
+    return 0;
+}
+
+static const char *kind_of(mode_t m)
+{
+    return S_ISFIFO(m)   ? "FIFO"
+           : S_ISDIR(m)  ? "directory"
+           : S_ISSOCK(m) ? "socket"
+           : S_ISCHR(m)  ? "character device"
+           : S_ISBLK(m)  ? "block device"
+           : S_ISLNK(m)  ? "symbolic link"
+                         : "unknown type";
+}
+
+/* What DIR/name is, from lstat and (for a symlink) stat, never opening it.
+ * 1: a file to provision (*st its stats); 0: to move to failed/, `what`
+ * says what it is (*st the entry's own stats); -1: not ours, leave it. */
+static int classify(const watch *w, const char *name, struct stat *st, char *what,
+                    size_t n)
+{
+    if (fstatat(w->dfd, name, st, AT_SYMLINK_NOFOLLOW))
+        return -1;
+    if (S_ISREG(st->st_mode))
+        return 1;
+    /* the watch's own folders (done and failed may be symlinks to folders) */
+    if (!strcmp(name, "done") || !strcmp(name, "failed"))
+        return -1;
+    struct stat t;
+    if (S_ISLNK(st->st_mode)) {
+        if (fstatat(w->dfd, name, &t, 0)) {
+            snprintf(what, n, "symbolic link to nothing: %s", strerror(errno));
+            return 0;
+        }
+        if (S_ISREG(t.st_mode)) {
+            /* a link to a file (on a share, say) is read through; the link
+             * itself moves to done/ or failed/ */
+            *st = t;
+            return 1;
+        }
+    } else {
+        t = *st;
+    }
+    if (w->have_state && t.st_dev == w->state_dev && t.st_ino == w->state_ino)
+        return -1;
+    if (S_ISDIR(t.st_mode) && !input_ext(name))
+        return -1; /* a folder of the site's, not meant as an input */
+    if (S_ISLNK(st->st_mode))
+        snprintf(what, n, "symbolic link to a %s", kind_of(t.st_mode));
+    else
+        snprintf(what, n, "%s", kind_of(t.st_mode));
+    return 0;
+}
+
 static int same_ts(struct timespec a, struct timespec b)
 {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
@@ -179,8 +256,9 @@ static void observe(watch *w, const char *name, int renamed)
     if (ignored(name))
         return;
     struct stat st;
+    char what[sizeof w->c->what] = "";
     cand *c = find(w, name);
-    if (fstatat(w->dfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) {
+    if (classify(w, name, &st, what, sizeof what) < 0) {
         if (c)
             c->alive = 0;
         return;
@@ -197,7 +275,8 @@ static void observe(watch *w, const char *name, int renamed)
     }
     c->alive = 1;
     if (c->size != (long long)st.st_size || !same_ts(c->mtime, st.st_mtim) ||
-        !same_ts(c->ctime, st.st_ctim)) {
+        !same_ts(c->ctime, st.st_ctim) || strcmp(c->what, what)) {
+        snprintf(c->what, sizeof c->what, "%s", what);
         c->size = (long long)st.st_size;
         c->mtime = st.st_mtim;
         c->ctime = st.st_ctim;
@@ -531,6 +610,23 @@ static outcome run_job(watch *w, const cand *c)
     }
 }
 
+/* An entry that is not a regular file (c->what says what): to failed/ with
+ * the reason, after a fresh look (it may have been replaced meanwhile). */
+static outcome reject_entry(watch *w, const cand *c)
+{
+    struct stat st;
+    char what[sizeof c->what] = "";
+    if (classify(w, c->name, &st, what, sizeof what) != 0 || strcmp(what, c->what)) {
+        say("%s: changed before it was moved; looked at again", c->name);
+        return OUT_CHANGED;
+    }
+    char reason[1500];
+    snprintf(reason, sizeof reason, "rejected: %s: not a regular file (%s); not read",
+             c->name, c->what);
+    say("%s: %s", c->name, reason);
+    return move_out(w, c->name, "failed", 0, reason) ? OUT_RETRY : OUT_FAILED;
+}
+
 /* ---- the loop ---- */
 
 static int parse_seconds(const char *opt, const char *v, double min, double *out)
@@ -571,10 +667,12 @@ static int setup_dir(watch *w)
             return -1;
         }
     }
+    /* IN_CREATE: a mkfifo, mkdir or symlink in DIR wakes the loop too */
     w->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (w->ino >= 0 && inotify_add_watch(w->ino, w->dir,
-                                         IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF |
-                                             IN_MOVE_SELF | IN_ONLYDIR) < 0) {
+    if (w->ino >= 0 &&
+        inotify_add_watch(w->ino, w->dir,
+                          IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF |
+                              IN_MOVE_SELF | IN_ONLYDIR) < 0) {
         close(w->ino);
         w->ino = -1;
     }
@@ -645,6 +743,12 @@ int cmd_watch(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     if (setup_dir(&w) || provctx_connect(&w.pc))
         goto out;
+    struct stat sd;
+    if (!stat(w.pc.state_dir, &sd)) { /* --state DIR/state: never moved */
+        w.have_state = 1;
+        w.state_dev = sd.st_dev;
+        w.state_ino = sd.st_ino;
+    }
     say("watching %s (settle %g s%s); state in %s", w.dir, w.settle,
         w.once ? ", once" : "", w.pc.state_dir);
 
@@ -677,7 +781,7 @@ int cmd_watch(int argc, char **argv)
                 next = t;
         }
         if (pick) {
-            outcome o = run_job(&w, pick);
+            outcome o = pick->what[0] ? reject_entry(&w, pick) : run_job(&w, pick);
             if (o == OUT_INTERRUPTED) {
                 rc = EXIT_GOOD;
                 break;

@@ -18,7 +18,15 @@ Phase 1 `provision` run, then drives `thingpress watch DIR` as an MES would:
      a mutating call; ignored names untouched; exit 1.
   4. a pre-flight refusal (a policy the account lacks) leaves the file in DIR
      with nothing sent; once the policy exists, the next run provisions it.
-  5. SIGTERM during a job (exit 0, the file stays, the job cancelled and
+  5. entries that are not regular files, named like inputs (a FIFO, a
+     directory x.csv, a symlink to /dev/zero, a dangling symlink), go to
+     failed/ with a one-line reason, unread (the FIFO never opened: the watch
+     does not hang) and unchanged; the watch then provisions a good file
+     dropped afterwards; a symlink to a regular file is read through (here a
+     malformed file: to failed/ with the parser's reason); done/, failed/, the
+     state directory, a folder without an input extension and hidden ones
+     stay where they are.
+  6. SIGTERM during a job (exit 0, the file stays, the job cancelled and
      resumable), then kill -9 during a job (the file stays), then a restart:
      the job resumes and completes; exact registry, each item done once in
      the journal, no mutating call failed, repeats bounded by the calls in
@@ -38,6 +46,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -175,7 +184,7 @@ class Watch(e2e.E2E):
 
     def wait_moved(self, sub, name, timeout, w):
         path = os.path.join(self.folder, sub, name)
-        e2e.wait_for(lambda: os.path.exists(path) or (w.proc.poll() is not None and
+        e2e.wait_for(lambda: os.path.lexists(path) or (w.proc.poll() is not None and
                                                       self.fail("watch exited:\n%s" % w)),
                      timeout, "%s/%s" % (sub, name))
 
@@ -350,7 +359,78 @@ class Watch(e2e.E2E):
             want["policies"][fp] = ["BasicTestPolicy", "LaterPolicy"]
         self.assert_registry(self.sim.url, want, "after the policy was created")
 
-    # ------------------------------------------------------------ 4.
+    # ------------------------------------------------------------ 5.
+
+    def test_not_regular_entries_to_failed(self):
+        dev, fps, devices = self.phase1(5)
+        # the state directory inside the hot folder, named like an input
+        state = os.path.join(self.folder, "state.json")
+        shutil.move(self.state, state)
+        self.state = state
+        w = self.watcher("--settle", "0.5", "--rescan", "1", *e2e.rates(1000)).start()
+        f = self.folder
+        os.mkfifo(os.path.join(f, "a-fifo.csv"))
+        os.mkdir(os.path.join(f, "x.csv"))
+        with open(os.path.join(f, "x.csv", "inner.csv"), "w") as g:
+            g.write("kept\n")
+        os.symlink("/dev/zero", os.path.join(f, "zero.json"))
+        os.symlink(os.path.join(self.case, "missing.json"), os.path.join(f, "gone.json"))
+        # left alone: a site folder, a hidden folder
+        os.mkdir(os.path.join(f, "archive"))
+        os.mkdir(os.path.join(f, ".cache.csv"))
+        # read through: a symlink to a (malformed) file elsewhere
+        broken = os.path.join(self.case, "broken-device-infos.json")
+        with open(broken, "w") as g:
+            g.write('{"devices": [ {"deviceId": ')
+        os.symlink(broken, os.path.join(f, "link.json"))
+        failed = os.path.join(f, "failed")
+        want = {"a-fifo.csv": ("FIFO", stat.S_ISFIFO),
+                "x.csv": ("directory", stat.S_ISDIR),
+                "zero.json": ("symbolic link to a character device", stat.S_ISLNK),
+                "gone.json": ("symbolic link to nothing: No such file or directory",
+                              stat.S_ISLNK)}
+        for name in list(want) + ["link.json"]:
+            self.wait_moved("failed", name + ".reason.txt", 20, w)
+            self.wait_moved("failed", name, 20, w)
+        log = w.log()
+        self.assertRegex(log, r"link\.json: picked up")
+        self.assertTrue(os.path.islink(os.path.join(failed, "link.json")))
+        self.assertIn("link.json:1: invalid JSON", open(os.path.join(
+            failed, "link.json.reason.txt")).read())
+        for name, (what, is_kind) in want.items():
+            self.assertTrue(is_kind(os.lstat(os.path.join(failed, name)).st_mode), name)
+            self.assertFalse(self.in_folder(name), name)
+            with open(os.path.join(failed, name + ".reason.txt")) as g:
+                reason = g.read()
+            self.assertEqual(reason.count("\n"), 1, "one line: %r" % reason)
+            self.assertIn("%s: not a regular file (%s)" % (name, what), reason)
+            self.assertRegex(log, r"%s: rejected: .*not a regular file \(%s\)" % (
+                re.escape(name), re.escape(what)))
+            self.assertRegex(log, r"%s: moved to failed/%s \(reason in %s\.reason\.txt" % (
+                re.escape(name), re.escape(name), re.escape(name)))
+            self.assertNotRegex(log, r"%s: picked up" % re.escape(name))
+        with open(os.path.join(failed, "x.csv", "inner.csv")) as g:
+            self.assertEqual(g.read(), "kept\n")
+        self.assertEqual(os.readlink(os.path.join(failed, "zero.json")), "/dev/zero")
+        self.assertEqual(sorted(os.listdir(failed)), sorted(
+            sum(([n, n + ".reason.txt"] for n in list(want) + ["link.json"]), [])))
+        # the watch did not hang: a good file dropped afterwards is provisioned
+        drop(dev, f, "z-good.json")
+        self.wait_moved("done", "z-good.json", 30, w)
+        self.assertRegex(w.log(), r"z-good\.json: done: job \d+, 5 items, 5 done")
+        self.assert_registry(self.sim.url, self.want(fps, devices), "after the good file")
+        self.assertEqual(sorted(os.listdir(f)), sorted(
+            [".cache.csv", "archive", "done", "failed", "state.json"]))
+        self.assertEqual(w.stop(), 0, str(w))
+        # a FIFO found by --once at start: to failed/, exit 1 (a file failed)
+        os.mkfifo(os.path.join(f, "b-fifo.txt"))
+        w2 = self.watcher("--once", "--settle", "0").start()
+        self.assertEqual(w2.wait_exit(30), 1, str(w2))
+        self.assertTrue(stat.S_ISFIFO(os.lstat(os.path.join(failed, "b-fifo.txt")).st_mode))
+        self.assertIn("b-fifo.txt: not a regular file (FIFO)",
+                      open(os.path.join(failed, "b-fifo.txt.reason.txt")).read())
+
+    # ------------------------------------------------------------ 6.
 
     def done_so_far(self):
         if not os.path.exists(os.path.join(self.state, "journal.db")):
