@@ -33,7 +33,19 @@ struct rate {
     unsigned long long per_sec[WINDOW];
     long long ok_sec[WINDOW];
     unsigned long long ok_per_sec[WINDOW];
+    long long thr_sec[WINDOW]; /* throttled calls per whole second */
+    unsigned long long thr_per_sec[WINDOW];
 };
+
+/* Throttles that are a small share of many answers are not the pacer's
+ * doing (an account shared with other clients, a service hiccup): a rate
+ * above the quota by x gets about x / (1 + x) of its calls throttled, so
+ * less than SPORADIC_SHARE of at least SPORADIC_MIN answers over the last
+ * two seconds neither lowers the rate nor holds back its increase. Without
+ * this, 1% of calls throttled at random holds any rate near 1/0.01 calls
+ * per second, whatever the quota. */
+#define SPORADIC_SHARE 0.03
+#define SPORADIC_MIN 50
 
 double rate_now(void)
 {
@@ -72,7 +84,7 @@ rate *rate_new(const char *op, double start_tps)
     r->born = now;
     r->slow_start = 1;
     for (int k = 0; k < WINDOW; k++)
-        r->sec[k] = r->ok_sec[k] = -1;
+        r->sec[k] = r->ok_sec[k] = r->thr_sec[k] = -1;
     return r;
 }
 
@@ -132,13 +144,33 @@ static double ok_rate(const rate *r, double now)
     return (double)n / (now - from);
 }
 
+/* Answers of the last two to three seconds (as ok_rate): accepted, and
+ * throttled. */
+static void recent_answers(const rate *r, double now, unsigned long long *ok,
+                           unsigned long long *thr)
+{
+    long long s = (long long)now;
+    *ok = *thr = 0;
+    for (long long t = s - 2; t <= s; t++) {
+        int k = (int)(t % WINDOW);
+        if (r->ok_sec[k] == t)
+            *ok += r->ok_per_sec[k];
+        if (r->thr_sec[k] == t)
+            *thr += r->thr_per_sec[k];
+    }
+}
+
 /* Probe up once per second while the pacer is the bottleneck. */
 static void maybe_increase(rate *r, double now)
 {
     if (now - r->last_adjust < 1.0)
         return;
-    if (r->waited && now - r->last_throttle >= 1.0)
-        r->tps *= r->slow_start ? 2.0 : 1.03;
+    /* x2 until the first throttle, and again after 5 quiet seconds (the
+     * quota was raised, another client left, or that throttle was a
+     * hiccup); +3% a second in between */
+    double quiet = now - r->last_throttle;
+    if (r->waited && quiet >= 1.0)
+        r->tps *= r->slow_start ? 2.0 : quiet >= 5.0 ? 1.5 : 1.03;
     r->waited = 0;
     r->last_adjust = now;
 }
@@ -199,6 +231,14 @@ void rate_throttled(rate *r)
     pthread_mutex_lock(&r->mu);
     double now = r->clock(r->clock_ctx);
     r->throttles++;
+    count_in(r->thr_sec, r->thr_per_sec, now);
+    unsigned long long ok_n, thr_n;
+    recent_answers(r, now, &ok_n, &thr_n);
+    if (ok_n + thr_n >= SPORADIC_MIN &&
+        (double)thr_n < SPORADIC_SHARE * (double)(ok_n + thr_n)) {
+        pthread_mutex_unlock(&r->mu); /* sporadic: not the pacer's doing */
+        return;
+    }
     if (r->tps > 0 && now - r->last_decrease >= 0.5) {
         /* At most one decrease per half second: throttles come in bursts
          * from the same excess, answered to several workers at once. x0.9,

@@ -11,7 +11,12 @@
  *     measure; and no increase for a cool-down second;
  *   - while callers are waiting on the pacer (it is the bottleneck) and no
  *     throttling has been seen for a second: probe up, x2 per second
- *     until the first throttle ("slow start"), then +3% per second.
+ *     until the first throttle ("slow start"), then +3% per second, and x2
+ *     again once five seconds pass without a throttle.
+ *   - throttles that are under 3% of at least 50 answers over the last two
+ *     seconds are sporadic (a shared account, a hiccup, not this pacer's
+ *     excess): they change nothing, so random throttling cannot hold the
+ *     rate down near 1 / (its share) calls per second.
  * So an account whose quotas were raised is discovered within seconds, and
  * one whose quotas are lower than the table settles just under them.
  *
