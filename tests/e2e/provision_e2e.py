@@ -1093,7 +1093,12 @@ class JUnitResult(unittest.TextTestResult):
         ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def main():
+def run_main(module, name):
+    """The drivers' main (this one's, watch_e2e's, security_e2e's): options
+    --bin/--testdata/--bench into OPTS, SIGTERM stops the run (unittest lets
+    KeyboardInterrupt through, so finally blocks and atexit stop the servers),
+    the tests of `module`, JUnit XML to $XML_OUTPUT_FILE. Returns the exit
+    status."""
     ap = argparse.ArgumentParser(add_help=False)
     ap.add_argument("--bin", default=os.environ.get("TP", "bazel-bin/cli/thingpress"))
     ap.add_argument("--testdata", default=os.environ.get("TD", "testdata"))
@@ -1102,16 +1107,15 @@ def main():
     OPTS.bin = os.path.abspath(a.bin)
     OPTS.testdata = os.path.abspath(a.testdata)
     OPTS.bench = os.path.abspath(a.bench)
-    # a timeout's SIGTERM stops the run (unittest lets KeyboardInterrupt
-    # through): finally blocks and atexit stop the servers
+
     def on_term(*_):
         raise KeyboardInterrupt("SIGTERM")
     signal.signal(signal.SIGTERM, on_term)
     if not os.access(OPTS.bin, os.X_OK):
-        print("provision_e2e: %s is not an executable (--bin)" % OPTS.bin, file=sys.stderr)
+        print("%s: %s is not an executable (--bin)" % (name, OPTS.bin), file=sys.stderr)
         return 2
     runner = unittest.TextTestRunner(resultclass=JUnitResult, verbosity=2, stream=sys.stdout)
-    prog = unittest.main(module=__name__, argv=[sys.argv[0]] + rest, testRunner=runner,
+    prog = unittest.main(module=module, argv=[sys.argv[0]] + rest, testRunner=runner,
                          exit=False)
     xml_path = os.environ.get("XML_OUTPUT_FILE")
     if xml_path:
@@ -1120,4 +1124,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(__name__, "provision_e2e"))

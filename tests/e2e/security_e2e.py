@@ -496,34 +496,5 @@ class SimRefusesBadSignatures(pe.E2E):
             sim.stop()
 
 
-def main():
-    pe.OPTS.bin = None
-    import argparse
-    ap = argparse.ArgumentParser(add_help=False)
-    ap.add_argument("--bin", default=os.environ.get("TP", "bazel-bin/cli/thingpress"))
-    ap.add_argument("--testdata", default=os.environ.get("TD", "testdata"))
-    ap.add_argument("--bench", default=os.environ.get("BENCH", "bench"))
-    a, rest = ap.parse_known_args()
-    pe.OPTS.bin = os.path.abspath(a.bin)
-    pe.OPTS.testdata = os.path.abspath(a.testdata)
-    pe.OPTS.bench = os.path.abspath(a.bench)
-    import signal
-
-    def on_term(*_):
-        raise KeyboardInterrupt("SIGTERM")
-    signal.signal(signal.SIGTERM, on_term)
-    if not os.access(pe.OPTS.bin, os.X_OK):
-        print("security_e2e: %s is not an executable (--bin)" % pe.OPTS.bin, file=sys.stderr)
-        return 2
-    runner = unittest.TextTestRunner(resultclass=pe.JUnitResult, verbosity=2,
-                                     stream=sys.stdout)
-    prog = unittest.main(module=__name__, argv=[sys.argv[0]] + rest, testRunner=runner,
-                         exit=False)
-    xml_path = os.environ.get("XML_OUTPUT_FILE")
-    if xml_path:
-        prog.result.write_xml(xml_path)
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(pe.run_main(__name__, "security_e2e"))

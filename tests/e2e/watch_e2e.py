@@ -39,7 +39,6 @@ which are the point of case 2.
 
 Usage: watch_e2e.py [--bin PATH] [--testdata DIR] [--bench DIR] [unittest args]
 """
-import argparse
 import csv
 import json
 import os
@@ -524,31 +523,5 @@ class Watch(e2e.E2E):
               % (first, second, n, per_op), file=sys.stderr)
 
 
-def main():
-    ap = argparse.ArgumentParser(add_help=False)
-    ap.add_argument("--bin", default=os.environ.get("TP", "bazel-bin/cli/thingpress"))
-    ap.add_argument("--testdata", default=os.environ.get("TD", "testdata"))
-    ap.add_argument("--bench", default=os.environ.get("BENCH", "bench"))
-    a, rest = ap.parse_known_args()
-    OPTS.bin = os.path.abspath(a.bin)
-    OPTS.testdata = os.path.abspath(a.testdata)
-    OPTS.bench = os.path.abspath(a.bench)
-
-    def on_term(*_):
-        raise KeyboardInterrupt("SIGTERM")
-    signal.signal(signal.SIGTERM, on_term)
-    if not os.access(OPTS.bin, os.X_OK):
-        print("watch_e2e: %s is not an executable (--bin)" % OPTS.bin, file=sys.stderr)
-        return 2
-    runner = unittest.TextTestRunner(resultclass=e2e.JUnitResult, verbosity=2,
-                                     stream=sys.stdout)
-    prog = unittest.main(module=__name__, argv=[sys.argv[0]] + rest, testRunner=runner,
-                         exit=False)
-    xml_path = os.environ.get("XML_OUTPUT_FILE")
-    if xml_path:
-        prog.result.write_xml(xml_path)
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2e.run_main(__name__, "watch_e2e"))
