@@ -63,6 +63,7 @@
 #include "cli/jobopts.h"
 #include "cli/provctx.h"
 #include "engine/engine.h"
+#include "parsers/src.h"
 #include "engine/journal.h"
 
 static volatile sig_atomic_t interrupted;
@@ -165,18 +166,6 @@ static int ignored(const char *name)
            ends_with(name, ".partial");
 }
 
-/* The extensions the readers know (parsers/src.c): a directory named so was
- * meant as an input. */
-static int input_ext(const char *name)
-{
-    static const char *const exts[] = {".csv", ".json", ".txt", ".7z",
-                                       ".pem", ".crt",  ".der", ".cer"};
-    for (size_t i = 0; i < sizeof exts / sizeof *exts; i++)
-        if (strlen(name) > strlen(exts[i]) && ends_with(name, exts[i]))
-            return 1;
-    return 0;
-}
-
 static const char *kind_of(mode_t m)
 {
     return S_ISFIFO(m)   ? "FIFO"
@@ -218,7 +207,7 @@ static int classify(const watch *w, const char *name, struct stat *st, char *wha
     }
     if (w->have_state && t.st_dev == w->state_dev && t.st_ino == w->state_ino)
         return -1;
-    if (S_ISDIR(t.st_mode) && !input_ext(name))
+    if (S_ISDIR(t.st_mode) && !src_input_name(name))
         return -1; /* a folder of the site's, not meant as an input */
     if (S_ISLNK(st->st_mode))
         snprintf(what, n, "symbolic link to a %s", kind_of(t.st_mode));

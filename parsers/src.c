@@ -93,6 +93,14 @@ static vendor by_extension(const char *ext)
     return VENDOR_AUTO;
 }
 
+int src_input_name(const char *name)
+{
+    const char *ext = ext_of(name);
+    if (!*ext || ext == name + 1)
+        return 0; /* no extension, or a hidden name such as ".csv" */
+    return by_extension(ext) != VENDOR_AUTO || !strcasecmp(ext, "json");
+}
+
 /* Opens path as a regular, non-empty file; fills the first bytes. */
 static int peek(const char *path, unsigned char *head, size_t cap, size_t *n, err *e)
 {

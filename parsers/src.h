@@ -66,6 +66,9 @@ typedef struct src src;
 /* Detects the format of path: by extension, confirmed or corrected by the
  * first bytes. Returns 0, or -1 (ERR_IO / ERR_FORMAT) naming the file. */
 int src_detect(vendor *out, const char *path, err *e);
+/* 1 when name ends in an extension the readers know (.csv, .json, .txt, .7z,
+ * .pem, .crt, .der, .cer; any case), else 0. Looks at the name only. */
+int src_input_name(const char *name);
 
 int src_open(src **out, const char *path, const src_opts *opts, err *e);
 /* 1: *out holds the next item (the caller item_clear()s it); 0: end of file;

@@ -460,3 +460,15 @@ TEST(Espressif, BrokenPemBodyInOneRow)
 }
 
 } // namespace
+
+// The names the readers take by extension (the hot folder asks, for
+// entries that are not regular files).
+TEST(Src, InputNames)
+{
+    for (const char *n : {"a.csv", "B.CSV", "devices.json", "x.txt", "bundle.7z", "c.pem",
+                          "c.crt", "c.der", "c.cer", "dir.with.dots.json"})
+        EXPECT_EQ(src_input_name(n), 1) << n;
+    for (const char *n :
+         {"", "csv", ".csv", "archive", "a.csv.bak", "a.zip", "a.", "json"})
+        EXPECT_EQ(src_input_name(n), 0) << n;
+}
