@@ -2,6 +2,7 @@
 #include "console/bg.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +190,13 @@ bg *bg_start(const char *state_dir, const char *samples_dir)
     pthread_cond_init(&b->cv, NULL);
     b->state_dir = xstrdup(state_dir ? state_dir : "");
     b->samples_dir = samples_dir ? xstrdup(samples_dir) : NULL;
-    if (pthread_create(&b->th, NULL, bg_main, b)) {
+    /* signals stay with the UI thread (SIGWINCH, SIGINT) */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&b->th, NULL, bg_main, b);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
         pthread_cond_destroy(&b->cv);
         pthread_mutex_destroy(&b->mu);
         free(b->state_dir);

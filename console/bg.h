@@ -13,12 +13,13 @@
  * engine's writer, nor it them).
  *
  * Threading: bg_ask, bg_take and bg_free from one thread (the UI's). The
- * worker is started with the caller's signal mask: start it with signals
- * blocked. Ownership: answers' arrays are the caller's (bg_ans_free, or
- * hand them on); bg_free drops the answers not taken. */
+ * worker blocks every signal, so they stay with the UI thread. Ownership: answers' arrays
+ * are the caller's (bg_ans_free, or hand them on); bg_free drops the answers not taken.
+ */
 #ifndef TP_CONSOLE_BG_H
 #define TP_CONSOLE_BG_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "console/picker.h"
@@ -40,11 +41,11 @@ typedef enum {
 
 typedef struct bg_req {
     bg_kind kind;
-    long long job_id; /* BG_ITEMS, BG_EXPORT */
-    int filter;       /* BG_ITEMS: JNL_FILTER_* */
-    size_t off;       /* BG_ITEMS: first row */
-    size_t max;       /* BG_JOBS, BG_ITEMS: rows at most */
-    char path[1024];  /* BG_DIR: the folder; BG_DETECT: the file */
+    long long job_id;    /* BG_ITEMS, BG_EXPORT */
+    int filter;          /* BG_ITEMS: JNL_FILTER_* */
+    size_t off;          /* BG_ITEMS: first row */
+    size_t max;          /* BG_JOBS, BG_ITEMS: rows at most */
+    char path[PATH_MAX]; /* BG_DIR: the folder; BG_DETECT: the file */
 } bg_req;
 
 typedef struct bg_ans {

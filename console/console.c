@@ -571,13 +571,7 @@ int con_run(const con_opts *o, err *e)
              o->where.profile ? o->where.profile : "");
     snprintf(aw.region, sizeof aw.region, "%s", o->where.region ? o->where.region : "");
     app_set_where(&c.a, &aw, o->retarget != NULL);
-    {
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        c.bg = bg_start(o->state_dir, o->samples_dir);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    c.bg = bg_start(o->state_dir, o->samples_dir);
     if (!c.bg) {
         err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the console's reader thread");
         app_free(&c.a);

@@ -92,6 +92,19 @@ struct App {
     }
 };
 
+// F5 on the setup screen, then the preview's scan ends: n items, all ok.
+// Returns F5's reaction flags.
+int preview_all_ok(App &t, size_t n)
+{
+    int rx = t.key(KM_F(5));
+    pv_status st;
+    memset(&st, 0, sizeof st);
+    st.done = 1;
+    st.total = st.ok = n;
+    app_preview_status(&t.a, &st);
+    return rx;
+}
+
 jnl_job job(long long id, int phase, jnl_job_status st, const char *file, size_t total,
             size_t done, size_t failed, size_t skipped)
 {
@@ -703,12 +716,7 @@ TEST(ConsoleApp, PauseIsCancelAndResumeStartsTheSameJobAgain)
 {
     App t;
     app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
-    t.key(KM_F(5));
-    pv_status st;
-    memset(&st, 0, sizeof st);
-    st.done = 1;
-    st.total = st.ok = 7;
-    app_preview_status(&t.a, &st);
+    preview_all_ok(t, 7);
     int rx = t.key(KM_F(5));
     ASSERT_TRUE(rx & RX_START_JOB);
     app_run_started(&t.a, 1, nullptr);
@@ -1096,13 +1104,7 @@ TEST(ConsoleApp, EndpointProfileRegionAreEditedAndResolved)
     EXPECT_EQ(m.trimmed(15), "Sends to: https://iot.eu-west-1.amazonaws.com - account "
                              "(learned at the pre-fli~");
     // a running job keeps its endpoint
-    rx = t.key(KM_F(5));
-    ASSERT_TRUE(rx & RX_START_PREVIEW);
-    pv_status st;
-    memset(&st, 0, sizeof st);
-    st.done = 1;
-    st.total = st.ok = 7;
-    app_preview_status(&t.a, &st);
+    ASSERT_TRUE(preview_all_ok(t, 7) & RX_START_PREVIEW);
     ASSERT_TRUE(t.key(KM_F(5)) & RX_START_JOB);
     app_run_started(&t.a, 1, nullptr);
     eng_snapshot s = snap(ENG_RUNNING, 5, 7, 2);
@@ -1134,12 +1136,7 @@ TEST(ConsoleVm, RunBarFollowsTheJobState)
 {
     App t;
     app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
-    t.key(KM_F(5));
-    pv_status st;
-    memset(&st, 0, sizeof st);
-    st.done = 1;
-    st.total = st.ok = 7;
-    app_preview_status(&t.a, &st);
+    preview_all_ok(t, 7);
     ASSERT_TRUE(t.key(KM_F(5)) & RX_START_JOB);
     app_run_started(&t.a, 1, nullptr);
     eng_snapshot s = snap(ENG_RUNNING, 5, 7, 2);
