@@ -197,26 +197,23 @@ int bl_spawn_sim(bl_child *c, const char *bin, const char *const *args,
 
 int bl_reap(bl_child *c)
 {
-    int rc = -1;
     if (c->pid > 0) {
         kill(c->pid, SIGTERM);
         double deadline = bl_now() + 15;
-        int st = 0;
-        pid_t w = 0;
-        while ((w = waitpid(c->pid, &st, WNOHANG)) == 0 && bl_now() < deadline)
+        for (;;) { /* see it exit (WNOWAIT: bl_wait reaps it) */
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+                si.si_pid == c->pid)
+                break;
+            if (bl_now() >= deadline) {
+                kill(c->pid, SIGKILL);
+                break;
+            }
             bl_sleep_until(bl_now() + 0.01);
-        if (w == 0) {
-            kill(c->pid, SIGKILL);
-            waitpid(c->pid, &st, 0);
-        } else if (w > 0 && WIFEXITED(st)) {
-            rc = WEXITSTATUS(st);
         }
-        c->pid = -1;
     }
-    if (c->out_fd >= 0)
-        close(c->out_fd);
-    c->out_fd = -1;
-    return rc;
+    return bl_wait(c);
 }
 
 int bl_wait(bl_child *c)
