@@ -189,14 +189,15 @@ static int record(load *l, long k, int op, const iot_result *r, const char *wron
 
 static int new_client(iot_client **c, const char *url, err *e)
 {
+    iot_target t;
+    iot_target_set(&t, url, REGION, NULL, AKID, SECRET, NULL, NULL);
     iot_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.endpoint_url = url;
-    cfg.region = REGION;
-    cfg.access_key = AKID;
-    cfg.secret_key = SECRET;
+    cfg.target = &t;
     cfg.timeout_ms = 20000;
-    return iot_client_new(c, &cfg, e);
+    int rc = iot_client_new(c, &cfg, e);
+    iot_target_free(&t);
+    return rc;
 }
 
 static void *client_main(void *arg)

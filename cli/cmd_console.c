@@ -102,9 +102,9 @@ static void describe_of(const provctx *p, char *out, size_t n)
         return;
     }
     char masked[32];
-    creds_mask_key(masked, sizeof masked, p->cr.access_key);
+    creds_mask_key(masked, sizeof masked, p->cr.target.access_key);
     snprintf(out, n, "AWS: profile %s, region %s (%s); credentials %s from %s",
-             p->cr.profile ? p->cr.profile : "-", p->cr.region,
+             p->cr.profile ? p->cr.profile : "-", p->cr.target.region,
              p->cr.region_source ? p->cr.region_source : "?", masked,
              p->cr.creds_source ? p->cr.creds_source : "?");
 }
@@ -122,15 +122,9 @@ static void target_of(console_ctx *c, con_target *t)
     describe_of(p, c->describe, sizeof c->describe);
     memset(t, 0, sizeof *t);
     t->local = p->local;
-    t->endpoint_url = eo.endpoint_url;
-    t->region = eo.region;
-    t->access_key = eo.access_key;
-    t->secret_key = eo.secret_key;
-    t->session_token = eo.session_token;
-    t->ca_bundle = eo.ca_bundle;
-    t->account = p->local ? NULL : eo.account;
+    t->target = eo.target;
     /* the embedded endpoint's account is fixed (sim_opts.account) */
-    t->shown_account = p->local ? "123456789012" : eo.account;
+    t->shown_account = p->local ? "123456789012" : eo.target->account;
     t->registry = eo.registry;
     t->describe = c->describe;
 }

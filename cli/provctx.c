@@ -188,11 +188,8 @@ static int start_local(provctx *p, err *e)
     p->sm = sm;
     snprintf(p->registry, sizeof p->registry, "local endpoint %s", db);
     creds_free(&p->cr);
-    memset(&p->cr, 0, sizeof p->cr);
-    p->cr.access_key = strdup(local_akid);
-    p->cr.secret_key = strdup(local_secret);
-    p->cr.region = strdup(so.region);
-    p->cr.endpoint_url = strdup(local_url);
+    iot_target_set(&p->cr.target, local_url, so.region, NULL, local_akid, local_secret,
+                   NULL, NULL);
     return 0;
 }
 
@@ -203,6 +200,13 @@ static creds_options options_of(const provctx *p)
                         .endpoint_url = p->endpoint,
                         .ca_bundle = p->ca_bundle};
     return co;
+}
+
+/* The --account option travels in the target (the engine's known account). */
+static void set_account(provctx *p)
+{
+    free(p->cr.target.account);
+    p->cr.target.account = p->account && *p->account ? strdup(p->account) : NULL;
 }
 
 int provctx_connect(provctx *p)
@@ -238,6 +242,7 @@ int provctx_connect(provctx *p)
             cli_error("%s", err_format(&e, msg, sizeof msg));
             return -1;
         }
+        set_account(p);
         return 0;
     }
     if (start_local(p, &e)) {
@@ -247,7 +252,8 @@ int provctx_connect(provctx *p)
     fprintf(stderr,
             "thingpress: no AWS account configured: using the local endpoint %s "
             "(state in %s/local-endpoint.db)\n",
-            p->cr.endpoint_url, p->state_dir);
+            p->cr.target.endpoint_url, p->state_dir);
+    set_account(p);
     return 0;
 }
 
@@ -293,12 +299,14 @@ int provctx_retarget(provctx *p, int local, const char *endpoint, const char *pr
     p->endpoint = v[0];
     p->profile = v[1];
     p->region = v[2];
+    set_account(p);
     return 0;
 }
 
 int provctx_refresh(provctx *p)
 {
-    if (p->local || !p->cr.expiration || p->cr.expiration - time(NULL) > 15 * 60)
+    if (p->local || !p->cr.target.expiration ||
+        p->cr.target.expiration - time(NULL) > 15 * 60)
         return 0;
     err e;
     err_clear(&e);
@@ -311,6 +319,7 @@ int provctx_refresh(provctx *p)
     }
     creds_free(&p->cr);
     p->cr = fresh;
+    set_account(p);
     return 0;
 }
 
@@ -319,13 +328,7 @@ void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file)
     memset(out, 0, sizeof *out);
     out->file = file;
     out->cfg = &p->cfg;
-    out->endpoint_url = p->cr.endpoint_url;
-    out->region = p->cr.region;
-    out->access_key = p->cr.access_key;
-    out->secret_key = p->cr.secret_key;
-    out->session_token = p->cr.session_token;
-    out->ca_bundle = p->cr.ca_bundle;
-    out->account = p->account;
+    out->target = &p->cr.target;
     out->state_dir = p->state_dir;
     out->registry = p->local ? p->registry : NULL;
     out->workers = p->workers;

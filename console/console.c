@@ -41,8 +41,8 @@ static void on_signal(int sig)
 /* The resolved target, owned (console.h con_target's strings copied). */
 typedef struct owned_target {
     int local;
-    char *endpoint_url, *region, *access_key, *secret_key, *session_token, *ca_bundle;
-    char *account, *registry;
+    iot_target t; /* account NULL for the local endpoint */
+    char *registry;
 } owned_target;
 
 /* A retarget running on its own thread (console.h con_retarget_fn). */
@@ -85,26 +85,9 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
-/* Frees a string that may hold a secret, wiping it first. */
-static void wipe_free(char *s)
-{
-    if (!s)
-        return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = '\0';
-    free(s);
-}
-
 static void target_free(owned_target *t)
 {
-    free(t->endpoint_url);
-    free(t->region);
-    free(t->access_key);
-    wipe_free(t->secret_key);
-    wipe_free(t->session_token);
-    free(t->ca_bundle);
-    free(t->account);
+    iot_target_free(&t->t);
     free(t->registry);
     memset(t, 0, sizeof *t);
 }
@@ -112,33 +95,33 @@ static void target_free(owned_target *t)
 static void target_own(owned_target *out, const con_target *in)
 {
     out->local = in->local;
-    out->endpoint_url = dup_or_null(in->endpoint_url);
-    out->region = dup_or_null(in->region);
-    out->access_key = dup_or_null(in->access_key);
-    out->secret_key = dup_or_null(in->secret_key);
-    out->session_token = dup_or_null(in->session_token);
-    out->ca_bundle = dup_or_null(in->ca_bundle);
-    out->account = dup_or_null(in->account);
+    iot_target_copy(&out->t, in->target);
+    if (in->local) {
+        free(out->t.account);
+        out->t.account = NULL;
+    }
     out->registry = dup_or_null(in->registry);
 }
 
 /* What the screens show of a target (no secret). */
 static void target_shown(app_target *out, const con_target *in)
 {
+    static const iot_target none;
+    const iot_target *t = in->target ? in->target : &none;
     memset(out, 0, sizeof *out);
     out->local = in->local;
     snprintf(out->endpoint, sizeof out->endpoint, "%s",
-             in->endpoint_url ? in->endpoint_url : "");
+             t->endpoint_url ? t->endpoint_url : "");
     snprintf(out->account, sizeof out->account, "%s",
-             in->shown_account ? in->shown_account
-             : in->account     ? in->account
-                               : "");
+             in->shown_account          ? in->shown_account
+             : !in->local && t->account ? t->account
+                                        : "");
     snprintf(out->describe, sizeof out->describe, "%s", in->describe ? in->describe : "");
     snprintf(out->registry, sizeof out->registry, "%s",
-             in->registry       ? in->registry
-             : in->endpoint_url ? in->endpoint_url
-                                : "");
-    snprintf(out->region, sizeof out->region, "%s", in->region ? in->region : "");
+             in->registry      ? in->registry
+             : t->endpoint_url ? t->endpoint_url
+                               : "");
+    snprintf(out->region, sizeof out->region, "%s", t->region ? t->region : "");
 }
 
 static void *retarget_main(void *arg)
@@ -352,13 +335,7 @@ static int start_check(con *c)
         if (!strcmp(c->a.cfg.rates[i].op, "DescribeCertificate"))
             tps = c->a.cfg.rates[i].tps;
     const owned_target *t = &c->t;
-    rc_opts ro = {.endpoint_url = t->endpoint_url,
-                  .region = t->region,
-                  .access_key = t->access_key,
-                  .secret_key = t->secret_key,
-                  .session_token = t->session_token,
-                  .ca_bundle = t->ca_bundle,
-                  .tps = tps};
+    rc_opts ro = {.target = &t->t, .tps = tps};
     err e;
     err_clear(&e);
     int rc = rc_start(&c->rc, &ro, fps, idx, n, &e);
@@ -387,13 +364,7 @@ static int start_job(con *c)
     eng_opts eo = {
         .file = c->a.file.path,
         .cfg = &c->a.cfg,
-        .endpoint_url = t->endpoint_url,
-        .region = t->region,
-        .access_key = t->access_key,
-        .secret_key = t->secret_key,
-        .session_token = t->session_token,
-        .ca_bundle = t->ca_bundle,
-        .account = t->account,
+        .target = &t->t,
         .state_dir = c->o->state_dir,
         .registry = t->registry,
         .workers = c->o->workers,

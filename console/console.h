@@ -26,6 +26,7 @@
 
 #include "base/err.h"
 #include "engine/jobcfg.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,14 +43,10 @@ typedef struct con_where {
 
 /* What a con_where resolved to (engine.h eng_opts). */
 typedef struct con_target {
-    int local; /* the embedded local endpoint */
-    const char *endpoint_url;
-    const char *region;
-    const char *access_key;
-    const char *secret_key;
-    const char *session_token;
-    const char *ca_bundle;
-    const char *account;       /* known account id, or NULL (the engine learns it) */
+    int local;                 /* the embedded local endpoint */
+    const iot_target *target;  /* endpoint, region, credentials; its account is
+                                  the known account id, or NULL (the engine
+                                  learns it); ignored for the local endpoint */
     const char *shown_account; /* the account to show before the pre-flight, or NULL */
     const char *registry;      /* eng_opts.registry (the local endpoint's) or NULL */
     const char *describe;      /* one line for the screens, no secret: where and why */

@@ -224,8 +224,8 @@ enum { MAX_EVENTS = 256 };
 
 struct eng {
     /* configuration (owned copies) */
-    char *file, *endpoint_url, *region, *access_key, *secret_key, *session_token,
-        *ca_bundle, *state_dir, *registry;
+    char *file, *state_dir, *registry;
+    iot_target target; /* endpoint, region (never NULL), credentials */
     jobcfg cfg;
     int n_workers, dry_run, max_attempts;
     char account[32];
@@ -668,7 +668,7 @@ static void process(worker *w, work *it)
 {
     eng *g = w->g;
     char cert_arn[256];
-    snprintf(cert_arn, sizeof cert_arn, "arn:aws:iot:%s:%s:cert/%s", g->region,
+    snprintf(cert_arn, sizeof cert_arn, "arn:aws:iot:%s:%s:cert/%s", g->target.region,
              g->account, it->fp);
     step_out o = {.cert_arn = cert_arn};
     int attempts = it->attempts;
@@ -1092,12 +1092,7 @@ static int pass2_cb(void *ctx, item *it)
 static iot_config client_config(eng *g)
 {
     iot_config c = {
-        .endpoint_url = g->endpoint_url,
-        .region = g->region,
-        .access_key = g->access_key,
-        .secret_key = g->secret_key,
-        .session_token = g->session_token,
-        .ca_bundle = g->ca_bundle,
+        .target = &g->target,
         .cancel = (const iot_cancel_flag *)&g->cancel,
     };
     return c;
@@ -1126,9 +1121,9 @@ static void finish(eng *g, eng_state s)
 static void endpoint_key(eng *g, char *out, size_t n)
 {
     snprintf(out, n, "%s",
-             g->registry       ? g->registry
-             : g->endpoint_url ? g->endpoint_url
-                               : "");
+             g->registry              ? g->registry
+             : g->target.endpoint_url ? g->target.endpoint_url
+                                      : "");
     if (g->account[0]) {
         size_t k = strlen(out);
         snprintf(out + k, n - k, " account %s", g->account);
@@ -1305,16 +1300,13 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     }
     eng *g = xcalloc(1, sizeof *g);
     g->file = xstrdup(o->file);
-    g->endpoint_url = dup_or_null(o->endpoint_url);
-    g->region = xstrdup(o->region && *o->region ? o->region : "us-east-1");
-    g->access_key = dup_or_null(o->access_key);
-    g->secret_key = dup_or_null(o->secret_key);
-    g->session_token = dup_or_null(o->session_token);
-    g->ca_bundle = dup_or_null(o->ca_bundle);
+    iot_target_copy(&g->target, o->target);
+    if (!g->target.region)
+        g->target.region = xstrdup("us-east-1");
     g->state_dir = dup_or_null(o->state_dir ? o->state_dir : o->cfg->state_dir);
     g->registry = dup_or_null(o->registry);
-    if (o->account)
-        snprintf(g->account, sizeof g->account, "%s", o->account);
+    if (g->target.account)
+        snprintf(g->account, sizeof g->account, "%s", g->target.account);
     /* a private copy of the configuration */
     jobcfg_init(&g->cfg);
     const jobcfg *c = o->cfg;
@@ -1347,7 +1339,7 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->snap.state = ENG_VALIDATING;
     g->snap.dry_run = g->dry_run;
     snprintf(g->snap.endpoint, sizeof g->snap.endpoint, "%s",
-             g->endpoint_url ? g->endpoint_url : "");
+             g->target.endpoint_url ? g->target.endpoint_url : "");
     if (pthread_create(&g->main_tid, NULL, engine_main, g)) {
         err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the engine thread");
         eng_free(g);
@@ -1438,14 +1430,7 @@ void eng_free(eng *g)
     free(g->worker_tids);
     jobcfg_free(&g->cfg);
     free(g->file);
-    free(g->endpoint_url);
-    free(g->region);
-    free(g->access_key);
-    if (g->secret_key)
-        memset(g->secret_key, 0, strlen(g->secret_key));
-    free(g->secret_key);
-    free(g->session_token);
-    free(g->ca_bundle);
+    iot_target_free(&g->target);
     free(g->state_dir);
     free(g->registry);
     free(g);

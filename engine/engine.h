@@ -35,6 +35,7 @@
 #include "base/err.h"
 #include "engine/jobcfg.h"
 #include "engine/rate.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,14 +44,10 @@ extern "C" {
 typedef struct eng_opts {
     const char *file;
     const jobcfg *cfg;
-    /* Endpoint and credentials (iot/client.h iot_config fields). */
-    const char *endpoint_url;
-    const char *region;
-    const char *access_key;
-    const char *secret_key;
-    const char *session_token;
-    const char *ca_bundle;
-    const char *account; /* known account id, or NULL: learned in pre-flight */
+    /* Endpoint, region, credentials, CA bundle (copied by eng_start);
+     * target->account is the known account id, or NULL: learned in the
+     * pre-flight. */
+    const iot_target *target;
     const char *state_dir;
     /* Which registry the job writes to, for job identity (resume); NULL =
      * the endpoint URL and account. The embedded local endpoint, whose port

@@ -135,12 +135,7 @@ int rc_start(regcheck **out, const rc_opts *o, const char *const *fps, const siz
     pthread_mutex_init(&r->mu, NULL);
     iot_config cc;
     memset(&cc, 0, sizeof cc);
-    cc.endpoint_url = o->endpoint_url;
-    cc.region = o->region;
-    cc.access_key = o->access_key;
-    cc.secret_key = o->secret_key;
-    cc.session_token = o->session_token;
-    cc.ca_bundle = o->ca_bundle;
+    cc.target = o->target;
     cc.cancel = &r->cancel;
     if (iot_client_new(&r->c, &cc, e)) {
         rc_free(r);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,13 +44,8 @@ typedef struct rc_result {
 } rc_result;
 
 typedef struct rc_opts {
-    const char *endpoint_url;
-    const char *region;
-    const char *access_key;
-    const char *secret_key;
-    const char *session_token;
-    const char *ca_bundle;
-    double tps; /* starting rate; 0 = DescribeCertificate's default quota */
+    const iot_target *target; /* where to ask, as whom (borrowed during rc_start) */
+    double tps;               /* starting rate; 0 = DescribeCertificate's default quota */
 } rc_opts;
 
 typedef struct regcheck regcheck;

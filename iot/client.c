@@ -34,14 +34,6 @@ static char *dup_or_null(const char *s)
     return s && *s ? xstrdup(s) : NULL;
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 /* Splits cfg->endpoint_url into the base URL, base path and Host header. */
 static int parse_endpoint(iot_client *c, const char *url, err *e)
 {
@@ -119,21 +111,27 @@ int iot_client_new(iot_client **out, const iot_config *cfg, err *e)
 {
     iot_client *c = NULL;
 
+    const iot_target *t = cfg->target;
+
     *out = NULL;
-    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
+    if (!t) {
+        err_set(e, ERR_USAGE, NULL, 0, -1, "no endpoint or credentials given");
+        return -1;
+    }
+    if (!t->endpoint_url || !*t->endpoint_url) {
         err_set(e, ERR_USAGE, NULL, 0, -1,
                 "no endpoint URL; set --endpoint-url or AWS_ENDPOINT_URL_IOT");
         return -1;
     }
-    if (!cfg->region || !*cfg->region) {
+    if (!t->region || !*t->region) {
         err_set(e, ERR_USAGE, NULL, 0, -1,
                 "no AWS region; set --region, AWS_REGION or region in ~/.aws/config");
         return -1;
     }
-    if (check_credentials(cfg->access_key, cfg->secret_key, e) < 0)
+    if (check_credentials(t->access_key, t->secret_key, e) < 0)
         return -1;
-    if (cfg->ca_bundle && *cfg->ca_bundle && access(cfg->ca_bundle, R_OK) != 0) {
-        err_set(e, ERR_IO, cfg->ca_bundle, 0, -1,
+    if (t->ca_bundle && *t->ca_bundle && access(t->ca_bundle, R_OK) != 0) {
+        err_set(e, ERR_IO, t->ca_bundle, 0, -1,
                 "cannot read the CA bundle (%s); fix AWS_CA_BUNDLE", strerror(errno));
         return -1;
     }
@@ -143,17 +141,17 @@ int iot_client_new(iot_client **out, const iot_config *cfg, err *e)
     }
 
     c = xcalloc(1, sizeof *c);
-    if (parse_endpoint(c, cfg->endpoint_url, e) < 0)
+    if (parse_endpoint(c, t->endpoint_url, e) < 0)
         goto fail;
-    c->region = xstrdup(cfg->region);
+    c->region = xstrdup(t->region);
     c->signing_name =
-        xstrdup(cfg->signing_name && *cfg->signing_name ? cfg->signing_name : "iot");
-    c->ca_bundle = dup_or_null(cfg->ca_bundle);
+        xstrdup(t->signing_name && *t->signing_name ? t->signing_name : "iot");
+    c->ca_bundle = dup_or_null(t->ca_bundle);
     c->user_agent =
         xstrdup(cfg->user_agent && *cfg->user_agent ? cfg->user_agent : "thingpress");
-    c->access_key = xstrdup(cfg->access_key);
-    c->secret_key = xstrdup(cfg->secret_key);
-    c->session_token = dup_or_null(cfg->session_token);
+    c->access_key = xstrdup(t->access_key);
+    c->secret_key = xstrdup(t->secret_key);
+    c->session_token = dup_or_null(t->session_token);
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms
                                                     : IOT_DEFAULT_CONNECT_TIMEOUT_MS;
     c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : IOT_DEFAULT_TIMEOUT_MS;
@@ -185,9 +183,9 @@ void iot_client_free(iot_client *c)
     free(c->signing_name);
     free(c->ca_bundle);
     free(c->user_agent);
-    wipe_free(c->access_key);
-    wipe_free(c->secret_key);
-    wipe_free(c->session_token);
+    iot_secret_free(c->access_key);
+    iot_secret_free(c->secret_key);
+    iot_secret_free(c->session_token);
     buf_free(&c->resp);
     free(c);
 }
@@ -197,9 +195,9 @@ int iot_client_set_credentials(iot_client *c, const char *access_key,
 {
     if (check_credentials(access_key, secret_key, e) < 0)
         return -1;
-    wipe_free(c->access_key);
-    wipe_free(c->secret_key);
-    wipe_free(c->session_token);
+    iot_secret_free(c->access_key);
+    iot_secret_free(c->secret_key);
+    iot_secret_free(c->session_token);
     c->access_key = xstrdup(access_key);
     c->secret_key = xstrdup(secret_key);
     c->session_token = dup_or_null(session_token);

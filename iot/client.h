@@ -40,6 +40,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 #include <atomic>
@@ -61,14 +62,8 @@ extern "C" {
 #define IOT_MAX_RESPONSE (8L << 20)
 
 typedef struct iot_config {
-    const char *endpoint_url;      /* "https://iot.eu-west-1.amazonaws.com",
-                                      "http://127.0.0.1:8080"; an optional base path */
-    const char *region;            /* "eu-west-1" */
-    const char *access_key;        /* required */
-    const char *secret_key;        /* required */
-    const char *session_token;     /* NULL or "" when none */
-    const char *signing_name;      /* NULL = "iot" ("execute-api" for old models) */
-    const char *ca_bundle;         /* PEM file of trusted CAs; NULL = system store */
+    const iot_target *target;      /* endpoint, region, credentials, CA bundle,
+                                      signing name (NULL = "iot"); copied */
     long connect_timeout_ms;       /* 0 = IOT_DEFAULT_CONNECT_TIMEOUT_MS */
     long timeout_ms;               /* whole call; 0 = IOT_DEFAULT_TIMEOUT_MS */
     const iot_cancel_flag *cancel; /* nonzero = cancel; NULL = not cancellable */

@@ -57,14 +57,6 @@ static char *trim_dup(const char *s, size_t n)
     return xstrndup(s, n);
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 static char *home_dir(void)
 {
     const char *h = env("HOME");
@@ -158,7 +150,7 @@ static void ini_free(ini *f)
     for (size_t i = 0; i < f->n; i++) {
         free(f->kv[i].section);
         free(f->kv[i].key);
-        wipe_free(f->kv[i].value);
+        iot_secret_free(f->kv[i].value);
     }
     free(f->kv);
     for (size_t i = 0; i < f->n_sections; i++)
@@ -283,7 +275,7 @@ static int ini_load(ini *f, const char *path, err *e)
             buf_puts(&v, last->value);
             buf_putc(&v, '\n');
             buf_append(&v, s, n);
-            wipe_free(last->value);
+            iot_secret_free(last->value);
             last->value = buf_take(&v, NULL);
             continue;
         }
@@ -781,11 +773,13 @@ static int parse_process_json(creds *c, const buf *out, const char *who, err *e)
             goto out;
         }
     }
-    c->access_key = xstrdup(json_string_value(json_object_get(root, "AccessKeyId")));
-    c->secret_key = xstrdup(json_string_value(json_object_get(root, "SecretAccessKey")));
+    c->target.access_key =
+        xstrdup(json_string_value(json_object_get(root, "AccessKeyId")));
+    c->target.secret_key =
+        xstrdup(json_string_value(json_object_get(root, "SecretAccessKey")));
     if (json_is_string(tok) && *json_string_value(tok))
-        c->session_token = xstrdup(json_string_value(tok));
-    c->expiration = expiration;
+        c->target.session_token = xstrdup(json_string_value(tok));
+    c->target.expiration = expiration;
     rc = 0;
 out:
     json_decref(root);
@@ -874,10 +868,10 @@ static int static_keys(creds *c, const profile *pr, const ini *f,
                 has_ak ? "aws_secret_access_key" : "aws_access_key_id", pr->name);
         return -1;
     }
-    c->access_key = xstrdup(ak->value);
-    c->secret_key = xstrdup(sk->value);
+    c->target.access_key = xstrdup(ak->value);
+    c->target.secret_key = xstrdup(sk->value);
     if (tk && *tk->value)
-        c->session_token = xstrdup(tk->value);
+        c->target.session_token = xstrdup(tk->value);
     c->creds_source = src_of_profile("profile", pr->name, f->display);
     return 1;
 }
@@ -926,16 +920,16 @@ static int resolve_credentials(creds *c, const creds_options *opt, const profile
             if (!tk)
                 tk = env("AWS_SECURITY_TOKEN");
             const char *exp = env("AWS_CREDENTIAL_EXPIRATION");
-            if (exp && (c->expiration = parse_iso8601(exp)) < 0) {
-                c->expiration = 0;
+            if (exp && (c->target.expiration = parse_iso8601(exp)) < 0) {
+                c->target.expiration = 0;
                 err_set(e, ERR_USAGE, NULL, 0, -1,
                         "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time like "
                         "2026-11-28T16:17:42Z: fix or unset it");
                 return -1;
             }
-            c->access_key = xstrdup(ak);
-            c->secret_key = xstrdup(sk);
-            c->session_token = tk ? xstrdup(tk) : NULL;
+            c->target.access_key = xstrdup(ak);
+            c->target.secret_key = xstrdup(sk);
+            c->target.session_token = tk ? xstrdup(tk) : NULL;
             c->creds_source = xstrdup("environment");
             return 0;
         }
@@ -984,13 +978,13 @@ static int resolve_rest(creds *c, const creds_options *opt, const profile *pr, e
     int ignore = is_true(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) ||
                  is_true(prof_get(pr, "ignore_configured_endpoint_urls", &where));
     if (given(opt->endpoint_url)) {
-        c->endpoint_url = xstrdup(opt->endpoint_url);
+        c->target.endpoint_url = xstrdup(opt->endpoint_url);
         c->endpoint_source = xstrdup("--endpoint-url");
     } else if (!ignore && (v = env("AWS_ENDPOINT_URL_IOT"))) {
-        c->endpoint_url = xstrdup(v);
+        c->target.endpoint_url = xstrdup(v);
         c->endpoint_source = xstrdup("AWS_ENDPOINT_URL_IOT");
     } else if (!ignore && (v = env("AWS_ENDPOINT_URL"))) {
-        c->endpoint_url = xstrdup(v);
+        c->target.endpoint_url = xstrdup(v);
         c->endpoint_source = xstrdup("AWS_ENDPOINT_URL");
     } else if (!ignore) {
         const char *svc = prof_get(pr, "services", &where);
@@ -1007,33 +1001,33 @@ static int resolve_rest(creds *c, const creds_options *opt, const profile *pr, e
             }
             char *u = iot ? nested_get(iot->value, "endpoint_url") : NULL;
             if (u && *u) {
-                c->endpoint_url = u;
+                c->target.endpoint_url = u;
                 c->endpoint_source = str_printf("[services %s] of profile %s (%s)", svc,
                                                 pr->name, pr->conf.display);
             } else {
                 free(u);
             }
         }
-        if (!c->endpoint_url && (v = prof_get(pr, "endpoint_url", &where)) && *v) {
-            c->endpoint_url = xstrdup(v);
+        if (!c->target.endpoint_url && (v = prof_get(pr, "endpoint_url", &where)) && *v) {
+            c->target.endpoint_url = xstrdup(v);
             c->endpoint_source = src_of_profile("profile", pr->name, where);
         }
     }
 
     if (given(opt->region)) {
-        c->region = xstrdup(opt->region);
+        c->target.region = xstrdup(opt->region);
         c->region_source = xstrdup("--region");
     } else if ((v = env("AWS_REGION"))) {
-        c->region = xstrdup(v);
+        c->target.region = xstrdup(v);
         c->region_source = xstrdup("AWS_REGION");
     } else if ((v = env("AWS_DEFAULT_REGION"))) {
-        c->region = xstrdup(v);
+        c->target.region = xstrdup(v);
         c->region_source = xstrdup("AWS_DEFAULT_REGION");
     } else if ((v = prof_get(pr, "region", &where)) && *v) {
-        c->region = xstrdup(v);
+        c->target.region = xstrdup(v);
         c->region_source = src_of_profile("profile", pr->name, where);
-    } else if (c->endpoint_url) {
-        c->region = xstrdup("us-east-1");
+    } else if (c->target.endpoint_url) {
+        c->target.region = xstrdup("us-east-1");
         c->region_source = xstrdup("default for a custom endpoint");
     } else {
         err_set(e, ERR_USAGE, NULL, 0, -1,
@@ -1042,20 +1036,20 @@ static int resolve_rest(creds *c, const creds_options *opt, const profile *pr, e
                 pr->name);
         return -1;
     }
-    if (check_region(c->region, c->region_source, e) < 0)
+    if (check_region(c->target.region, c->region_source, e) < 0)
         return -1;
 
-    if (!c->endpoint_url) {
-        int cn = strncmp(c->region, "cn-", 3) == 0;
-        c->endpoint_url =
-            str_printf("https://iot.%s.amazonaws.com%s", c->region, cn ? ".cn" : "");
+    if (!c->target.endpoint_url) {
+        int cn = strncmp(c->target.region, "cn-", 3) == 0;
+        c->target.endpoint_url = str_printf("https://iot.%s.amazonaws.com%s",
+                                            c->target.region, cn ? ".cn" : "");
         c->endpoint_source = xstrdup("default for the region");
     }
-    if (check_url(c->endpoint_url, c->endpoint_source, e) < 0)
+    if (check_url(c->target.endpoint_url, c->endpoint_source, e) < 0)
         return -1;
-    size_t ul = strlen(c->endpoint_url);
-    while (ul > 8 && c->endpoint_url[ul - 1] == '/')
-        c->endpoint_url[--ul] = '\0';
+    size_t ul = strlen(c->target.endpoint_url);
+    while (ul > 8 && c->target.endpoint_url[ul - 1] == '/')
+        c->target.endpoint_url[--ul] = '\0';
 
     const char *ca = NULL;
     if (given(opt->ca_bundle)) {
@@ -1069,9 +1063,9 @@ static int resolve_rest(creds *c, const creds_options *opt, const profile *pr, e
         c->ca_bundle_source = src_of_profile("profile", pr->name, where);
     }
     if (ca) {
-        c->ca_bundle = expand_user(ca);
-        if (access(c->ca_bundle, R_OK) != 0) {
-            char *d = display_path(c->ca_bundle);
+        c->target.ca_bundle = expand_user(ca);
+        if (access(c->target.ca_bundle, R_OK) != 0) {
+            char *d = display_path(c->target.ca_bundle);
             err_set(e, ERR_IO, d, 0, -1,
                     "CA bundle (from %s) cannot be read: %s; fix the path or unset it",
                     c->ca_bundle_source, strerror(errno));
@@ -1079,8 +1073,8 @@ static int resolve_rest(creds *c, const creds_options *opt, const profile *pr, e
             return -1;
         }
     }
-    c->signing_name = xstrdup(given(opt->signing_name) ? opt->signing_name
-                                                       : CREDS_DEFAULT_SIGNING_NAME);
+    c->target.signing_name = xstrdup(
+        given(opt->signing_name) ? opt->signing_name : CREDS_DEFAULT_SIGNING_NAME);
     return 0;
 }
 
@@ -1146,13 +1140,7 @@ void creds_free(creds *c)
 {
     if (!c)
         return;
-    free(c->access_key);
-    wipe_free(c->secret_key);
-    wipe_free(c->session_token);
-    free(c->region);
-    free(c->endpoint_url);
-    free(c->ca_bundle);
-    free(c->signing_name);
+    iot_target_free(&c->target);
     free(c->profile);
     free(c->creds_source);
     free(c->region_source);
@@ -1175,24 +1163,26 @@ void creds_mask_key(char *out, size_t n, const char *k)
 void creds_describe(buf *out, const creds *c)
 {
     char akid[32];
-    creds_mask_key(akid, sizeof akid, c->access_key);
+    creds_mask_key(akid, sizeof akid, c->target.access_key);
     buf_printf(out, "credentials: %s from %s\n", akid,
                c->creds_source ? c->creds_source : "nowhere");
-    if (c->expiration) {
+    if (c->target.expiration) {
         char t[40];
-        format_utc(t, sizeof t, c->expiration);
+        format_utc(t, sizeof t, c->target.expiration);
         buf_printf(out, "session token: %s, expires %s\n",
-                   c->session_token ? "yes" : "no", t);
+                   c->target.session_token ? "yes" : "no", t);
     } else {
-        buf_printf(out, "session token: %s\n", c->session_token ? "yes" : "no");
+        buf_printf(out, "session token: %s\n", c->target.session_token ? "yes" : "no");
     }
-    buf_printf(out, "region: %s (%s)\n", c->region ? c->region : "-",
+    buf_printf(out, "region: %s (%s)\n", c->target.region ? c->target.region : "-",
                c->region_source ? c->region_source : "-");
-    buf_printf(out, "endpoint: %s (%s)\n", c->endpoint_url ? c->endpoint_url : "-",
+    buf_printf(out, "endpoint: %s (%s)\n",
+               c->target.endpoint_url ? c->target.endpoint_url : "-",
                c->endpoint_source ? c->endpoint_source : "-");
-    if (c->ca_bundle)
-        buf_printf(out, "CA bundle: %s (%s)\n", c->ca_bundle, c->ca_bundle_source);
-    buf_printf(out, "signing name: %s\n", c->signing_name ? c->signing_name : "-");
+    if (c->target.ca_bundle)
+        buf_printf(out, "CA bundle: %s (%s)\n", c->target.ca_bundle, c->ca_bundle_source);
+    buf_printf(out, "signing name: %s\n",
+               c->target.signing_name ? c->target.signing_name : "-");
 }
 
 /* Whether the file exists and names at least one [section] (or cannot be

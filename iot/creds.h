@@ -52,6 +52,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,15 +73,11 @@ typedef struct creds_options {
 } creds_options;
 
 typedef struct creds {
-    char *access_key;
-    char *secret_key;
-    char *session_token; /* NULL when none */
-    char *region;
-    char *endpoint_url;   /* no trailing '/' */
-    char *ca_bundle;      /* NULL = the system store */
-    char *signing_name;   /* "iot" unless configured */
-    char *profile;        /* the profile name looked at ("default" if none named) */
-    long long expiration; /* unix seconds the credentials expire; 0 = they don't */
+    /* The resolved target: credentials (with their expiration), region,
+     * endpoint URL (no trailing '/'), CA bundle (NULL = the system store),
+     * signing name ("iot" unless configured). account stays NULL. */
+    iot_target target;
+    char *profile; /* the profile name looked at ("default" if none named) */
     /* Where each value came from, for display: "environment",
      * "profile dev (~/.aws/credentials)", "credential_process of profile dev
      * (~/.aws/config)", "AWS_REGION", "--region", "default for the region". */

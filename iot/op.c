@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const iot_op_info table[IOT_OP_COUNT] = {
-#define IOT_OP(id, name, method, path, tps, mutates, label)                                \
+#define IOT_OP(id, name, method, path, tps, mutates, label)                              \
     [IOT_OP_##id] = {name, method, path, tps, mutates, label},
 #include "iot/ops.def"
 #undef IOT_OP

@@ -46,8 +46,9 @@ void iot_target_copy(iot_target *out, const iot_target *src)
     out->expiration = src->expiration;
 }
 
-void iot_target_set_credentials(iot_target *t, const char *access_key, const char *secret_key,
-                                const char *session_token, long long expiration)
+void iot_target_set_credentials(iot_target *t, const char *access_key,
+                                const char *secret_key, const char *session_token,
+                                long long expiration)
 {
     free(t->access_key);
     iot_secret_free(t->secret_key);

@@ -41,8 +41,9 @@ void iot_target_set(iot_target *out, const char *endpoint_url, const char *regio
 void iot_target_copy(iot_target *out, const iot_target *src);
 
 /* Replaces the credentials (and expiration), wiping the old secrets. */
-void iot_target_set_credentials(iot_target *t, const char *access_key, const char *secret_key,
-                                const char *session_token, long long expiration);
+void iot_target_set_credentials(iot_target *t, const char *access_key,
+                                const char *secret_key, const char *session_token,
+                                long long expiration);
 
 /* Wipes the secrets, frees every string, leaves *t zeroed. NULL-safe. */
 void iot_target_free(iot_target *t);

@@ -67,15 +67,31 @@ struct Client {
     }
 };
 
+// The target of the config() last made (its strings are borrowed: a target
+// given to iot_client_new only needs to live through the call).
+iot_target &tgt()
+{
+    static iot_target t;
+    return t;
+}
+
+char *m(const char *s)
+{
+    return const_cast<char *>(s);
+}
+
 iot_config config(const std::string &endpoint)
 {
-    iot_config cfg{};
     static std::string ep; // config strings only need to live through _new
     ep = endpoint;
-    cfg.endpoint_url = ep.c_str();
-    cfg.region = "us-east-1";
-    cfg.access_key = kAkid;
-    cfg.secret_key = kSecret;
+    iot_target &t = tgt();
+    t = iot_target{};
+    t.endpoint_url = m(ep.c_str());
+    t.region = m("us-east-1");
+    t.access_key = m(kAkid);
+    t.secret_key = m(kSecret);
+    iot_config cfg{};
+    cfg.target = &t;
     return cfg;
 }
 
@@ -322,9 +338,9 @@ TEST(ClientWire, RequestsMatchCaptures)
             const std::string &authz = cap.headers["authorization"];
             std::string service = scope_service(authz);
             iot_config cfg = config("http://" + cap.headers["host"]);
-            cfg.signing_name = service.c_str();
+            tgt().signing_name = m(service.c_str());
             std::string token = cap.headers["x-amz-security-token"];
-            cfg.session_token = token.empty() ? nullptr : token.c_str();
+            tgt().session_token = m(token.empty() ? nullptr : token.c_str());
             Client c(cfg);
             buf lines = BUF_INIT;
             err e;
@@ -492,12 +508,14 @@ TEST(ClientConfig, RejectsWithOneLineReasons)
          "fix AWS_CA_BUNDLE"},
     };
     for (auto &k : cases) {
+        iot_target t{};
+        t.endpoint_url = m(k.endpoint);
+        t.region = m(k.region);
+        t.access_key = m(k.akid);
+        t.secret_key = m(k.secret);
+        t.ca_bundle = m(k.ca);
         iot_config cfg{};
-        cfg.endpoint_url = k.endpoint;
-        cfg.region = k.region;
-        cfg.access_key = k.akid;
-        cfg.secret_key = k.secret;
-        cfg.ca_bundle = k.ca;
+        cfg.target = &t;
         iot_client *c = reinterpret_cast<iot_client *>(1);
         err e;
         err_clear(&e);
@@ -843,7 +861,7 @@ TEST(ClientTransport, HttpErrorsOverTheWire)
                        "X-Amzn-ErrorType: ResourceAlreadyExistsException\r\n")},
     });
     iot_config cfg = config(s.url());
-    cfg.session_token = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN";
+    tgt().session_token = m("FQoGZXIvYXdzEXAMPLESESSIONTOKEN");
     Client c(cfg);
     iot_result r;
     EXPECT_EQ(IOT_RETRY_THROTTLE, iot_get_policy(c, "p", nullptr, &r));
@@ -1070,7 +1088,7 @@ TEST(ClientTransport, TlsIsVerified)
         // With its certificate as the CA bundle, TLS passes: the server's
         // HTML status page is then an unreadable 200.
         iot_config cfg = config(url);
-        cfg.ca_bundle = cert.c_str();
+        tgt().ca_bundle = m(cert.c_str());
         Client c(cfg);
         iot_result r;
         EXPECT_EQ(IOT_RETRY_SERVER, iot_get_policy(c, "p", nullptr, &r)) << describe(r);
@@ -1424,15 +1442,15 @@ TEST(ClientScenario, SimRejectsBadCredentials)
     iot_result r;
     {
         iot_config cfg = config(sim.url);
-        cfg.secret_key = "not-the-secret-key-0123456789";
+        tgt().secret_key = m("not-the-secret-key-0123456789");
         Client c(cfg);
         expect_error(iot_get_policy(c, "p", nullptr, &r), r, 403,
                      "InvalidSignatureException");
-        EXPECT_EQ(nullptr, strstr(r.message, cfg.secret_key));
+        EXPECT_EQ(nullptr, strstr(r.message, tgt().secret_key));
     }
     {
         iot_config cfg = config(sim.url);
-        cfg.access_key = "AKIDUNKNOWN";
+        tgt().access_key = m("AKIDUNKNOWN");
         Client c(cfg);
         expect_error(iot_get_policy(c, "p", nullptr, &r), r, 403,
                      "UnrecognizedClientException");

@@ -131,8 +131,8 @@ class Creds : public ::testing::Test
             char msg[700];
             r->error = err_format(&e, msg, sizeof msg);
             EXPECT_EQ(std::string::npos, r->error.find('\n')) << r->error;
-            EXPECT_EQ(nullptr, r->c.access_key);
-            EXPECT_EQ(nullptr, r->c.secret_key);
+            EXPECT_EQ(nullptr, r->c.target.access_key);
+            EXPECT_EQ(nullptr, r->c.target.secret_key);
         }
         expect_clean(r->error);
         expect_clean(r->describe);
@@ -142,7 +142,7 @@ class Creds : public ::testing::Test
     std::string ok(Result &r)
     {
         EXPECT_EQ(0, r.rc) << r.error;
-        return r.rc == 0 ? std::string(r.c.access_key) : "";
+        return r.rc == 0 ? std::string(r.c.target.access_key) : "";
     }
 };
 
@@ -176,16 +176,16 @@ TEST_F(Creds, Environment)
     setenv("AWS_REGION", "eu-west-1", 1);
     Result &r = resolve();
     EXPECT_EQ("AKIAIOSFODNN7EXAWXYZ", ok(r));
-    EXPECT_STREQ("wJalr/SeCrEt/env+KEY", r.c.secret_key);
-    EXPECT_STREQ("FQoG-ToKeN-env", r.c.session_token);
+    EXPECT_STREQ("wJalr/SeCrEt/env+KEY", r.c.target.secret_key);
+    EXPECT_STREQ("FQoG-ToKeN-env", r.c.target.session_token);
     EXPECT_STREQ("environment", r.c.creds_source);
-    EXPECT_STREQ("eu-west-1", r.c.region);
+    EXPECT_STREQ("eu-west-1", r.c.target.region);
     EXPECT_STREQ("AWS_REGION", r.c.region_source);
-    EXPECT_STREQ("https://iot.eu-west-1.amazonaws.com", r.c.endpoint_url);
+    EXPECT_STREQ("https://iot.eu-west-1.amazonaws.com", r.c.target.endpoint_url);
     EXPECT_STREQ("default for the region", r.c.endpoint_source);
-    EXPECT_STREQ("iot", r.c.signing_name);
-    EXPECT_EQ(nullptr, r.c.ca_bundle);
-    EXPECT_EQ(0, r.c.expiration);
+    EXPECT_STREQ("iot", r.c.target.signing_name);
+    EXPECT_EQ(nullptr, r.c.target.ca_bundle);
+    EXPECT_EQ(0, r.c.target.expiration);
     EXPECT_EQ("credentials: AKIA\xe2\x80\xa6WXYZ from environment\n"
               "session token: yes\n"
               "region: eu-west-1 (AWS_REGION)\n"
@@ -207,8 +207,8 @@ TEST_F(Creds, EnvironmentLegacyTokenAndExpiration)
     setenv("AWS_DEFAULT_REGION", "us-west-2", 1);
     Result &r = resolve();
     ok(r);
-    EXPECT_STREQ("ToKeN-legacy", r.c.session_token);
-    EXPECT_EQ(4071006245LL, r.c.expiration);
+    EXPECT_STREQ("ToKeN-legacy", r.c.target.session_token);
+    EXPECT_EQ(4071006245LL, r.c.target.expiration);
     EXPECT_TRUE(
         contains(r.describe, "session token: yes, expires 2099-01-02T03:04:05Z\n"))
         << r.describe;
@@ -245,21 +245,22 @@ TEST_F(Creds, RegionPrecedence)
     setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAWXYZ", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "SeCrEt-r", 1);
     write(".aws/config", "[default]\nregion = ap-south-1\n");
-    EXPECT_STREQ("ap-south-1", resolve().c.region);
+    EXPECT_STREQ("ap-south-1", resolve().c.target.region);
     EXPECT_STREQ("profile default (~/.aws/config)", resolve().c.region_source);
     setenv("AWS_DEFAULT_REGION", "us-west-1", 1);
-    EXPECT_STREQ("us-west-1", resolve().c.region);
+    EXPECT_STREQ("us-west-1", resolve().c.target.region);
     setenv("AWS_REGION", "us-west-2", 1);
-    EXPECT_STREQ("us-west-2", resolve().c.region);
+    EXPECT_STREQ("us-west-2", resolve().c.target.region);
     creds_options opt = {};
     opt.region = "eu-central-1";
     Result &r = resolve(&opt);
-    EXPECT_STREQ("eu-central-1", r.c.region);
+    EXPECT_STREQ("eu-central-1", r.c.target.region);
     EXPECT_STREQ("--region", r.c.region_source);
-    EXPECT_STREQ("https://iot.eu-central-1.amazonaws.com", r.c.endpoint_url);
+    EXPECT_STREQ("https://iot.eu-central-1.amazonaws.com", r.c.target.endpoint_url);
 
     opt.region = "cn-north-1";
-    EXPECT_STREQ("https://iot.cn-north-1.amazonaws.com.cn", resolve(&opt).c.endpoint_url);
+    EXPECT_STREQ("https://iot.cn-north-1.amazonaws.com.cn",
+                 resolve(&opt).c.target.endpoint_url);
 
     opt.region = "us east 1";
     EXPECT_EQ(
@@ -281,9 +282,9 @@ TEST_F(Creds, MissingRegion)
     opt.endpoint_url = "http://127.0.0.1:8443/";
     Result &l = resolve(&opt);
     ok(l);
-    EXPECT_STREQ("us-east-1", l.c.region);
+    EXPECT_STREQ("us-east-1", l.c.target.region);
     EXPECT_STREQ("default for a custom endpoint", l.c.region_source);
-    EXPECT_STREQ("http://127.0.0.1:8443", l.c.endpoint_url);
+    EXPECT_STREQ("http://127.0.0.1:8443", l.c.target.endpoint_url);
     EXPECT_STREQ("--endpoint-url", l.c.endpoint_source);
 }
 
@@ -302,29 +303,29 @@ TEST_F(Creds, EndpointPrecedence)
                          "iot =\n"
                          "  endpoint_url = http://127.0.0.1:1002\n");
     Result &svc = resolve();
-    EXPECT_STREQ("http://127.0.0.1:1002", svc.c.endpoint_url);
+    EXPECT_STREQ("http://127.0.0.1:1002", svc.c.target.endpoint_url);
     EXPECT_STREQ("[services local] of profile default (~/.aws/config)",
                  svc.c.endpoint_source);
 
     write(".aws/config", "[default]\nendpoint_url = http://127.0.0.1:1001\n");
     Result &prof = resolve();
-    EXPECT_STREQ("http://127.0.0.1:1001", prof.c.endpoint_url);
+    EXPECT_STREQ("http://127.0.0.1:1001", prof.c.target.endpoint_url);
     EXPECT_STREQ("profile default (~/.aws/config)", prof.c.endpoint_source);
 
     setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1003", 1);
-    EXPECT_STREQ("http://127.0.0.1:1003", resolve().c.endpoint_url);
+    EXPECT_STREQ("http://127.0.0.1:1003", resolve().c.target.endpoint_url);
     setenv("AWS_ENDPOINT_URL_IOT", "https://127.0.0.1:1004//", 1);
     Result &iot = resolve();
-    EXPECT_STREQ("https://127.0.0.1:1004", iot.c.endpoint_url);
+    EXPECT_STREQ("https://127.0.0.1:1004", iot.c.target.endpoint_url);
     EXPECT_STREQ("AWS_ENDPOINT_URL_IOT", iot.c.endpoint_source);
     creds_options opt = {};
     opt.endpoint_url = "http://localhost:1005";
-    EXPECT_STREQ("http://localhost:1005", resolve(&opt).c.endpoint_url);
+    EXPECT_STREQ("http://localhost:1005", resolve(&opt).c.target.endpoint_url);
 
     // configured endpoints can be switched off, the flag still counts
     setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
-    EXPECT_STREQ("https://iot.us-east-1.amazonaws.com", resolve().c.endpoint_url);
-    EXPECT_STREQ("http://localhost:1005", resolve(&opt).c.endpoint_url);
+    EXPECT_STREQ("https://iot.us-east-1.amazonaws.com", resolve().c.target.endpoint_url);
+    EXPECT_STREQ("http://localhost:1005", resolve(&opt).c.target.endpoint_url);
 
     opt.endpoint_url = "127.0.0.1:8443";
     EXPECT_EQ(
@@ -349,19 +350,19 @@ TEST_F(Creds, SigningNameAndCaBundle)
     write("ca-c.pem", "x");
     write(".aws/config", "[default]\nca_bundle = ~/ca-c.pem\n");
     Result &prof = resolve();
-    EXPECT_EQ(home_ + "/ca-c.pem", prof.c.ca_bundle);
+    EXPECT_EQ(home_ + "/ca-c.pem", prof.c.target.ca_bundle);
     EXPECT_STREQ("profile default (~/.aws/config)", prof.c.ca_bundle_source);
     EXPECT_TRUE(contains(prof.describe, "CA bundle: " + home_ + "/ca-c.pem"))
         << prof.describe;
     setenv("AWS_CA_BUNDLE", a.c_str(), 1);
-    EXPECT_EQ(a, resolve().c.ca_bundle);
+    EXPECT_EQ(a, resolve().c.target.ca_bundle);
     creds_options opt = {};
     opt.ca_bundle = b.c_str();
     opt.signing_name = "execute-api";
     Result &r = resolve(&opt);
-    EXPECT_EQ(b, r.c.ca_bundle);
+    EXPECT_EQ(b, r.c.target.ca_bundle);
     EXPECT_STREQ("--ca-bundle", r.c.ca_bundle_source);
-    EXPECT_STREQ("execute-api", r.c.signing_name);
+    EXPECT_STREQ("execute-api", r.c.target.signing_name);
     EXPECT_TRUE(contains(r.describe, "signing name: execute-api\n"));
 
     setenv("AWS_CA_BUNDLE", (home_ + "/missing.pem").c_str(), 1);
@@ -409,19 +410,19 @@ TEST_F(Creds, ProfilesFromBothFiles)
 
     Result &def = resolve();
     EXPECT_EQ("AKIADEFAULT000000001", ok(def));
-    EXPECT_STREQ("SeCrEt/default", def.c.secret_key);
-    EXPECT_EQ(nullptr, def.c.session_token);
+    EXPECT_STREQ("SeCrEt/default", def.c.target.secret_key);
+    EXPECT_EQ(nullptr, def.c.target.session_token);
     EXPECT_STREQ("profile default (~/.aws/credentials)", def.c.creds_source);
-    EXPECT_STREQ("eu-west-3", def.c.region);
+    EXPECT_STREQ("eu-west-3", def.c.target.region);
     EXPECT_STREQ("default", def.c.profile);
 
     // AWS_PROFILE; the credentials file wins over the config file
     setenv("AWS_PROFILE", "dev", 1);
     Result &dev = resolve();
     EXPECT_EQ("AKIADEV0000000000002", ok(dev));
-    EXPECT_STREQ("SeCrEt/dev", dev.c.secret_key);
-    EXPECT_STREQ("ToKeN/dev", dev.c.session_token);
-    EXPECT_STREQ("eu-north-1", dev.c.region);
+    EXPECT_STREQ("SeCrEt/dev", dev.c.target.secret_key);
+    EXPECT_STREQ("ToKeN/dev", dev.c.target.session_token);
+    EXPECT_STREQ("eu-north-1", dev.c.target.region);
     EXPECT_STREQ("profile dev (~/.aws/config)", dev.c.region_source);
     EXPECT_TRUE(contains(dev.describe, "AKIA\xe2\x80\xa6"
                                        "0002 from profile dev "
@@ -434,7 +435,7 @@ TEST_F(Creds, ProfilesFromBothFiles)
     Result &stage = resolve(&opt);
     EXPECT_EQ("AKIASTAGE00000000004", ok(stage));
     EXPECT_STREQ("profile stage (~/.aws/config)", stage.c.creds_source);
-    EXPECT_STREQ("ca-central-1", stage.c.region);
+    EXPECT_STREQ("ca-central-1", stage.c.target.region);
 
     // region from the credentials file
     opt.profile = "ci";
@@ -466,7 +467,8 @@ TEST_F(Creds, EnvironmentVersusProfile)
     setenv("AWS_PROFILE", "dev", 1);
     Result &envp = resolve();
     EXPECT_EQ("AKIAENVIRONMENT00006", ok(envp));
-    EXPECT_STREQ("eu-north-1", envp.c.region); // the region still comes from the profile
+    EXPECT_STREQ("eu-north-1",
+                 envp.c.target.region); // the region still comes from the profile
     // ...but an explicit --profile skips the environment's keys
     creds_options opt = {};
     opt.profile = "dev";
@@ -488,12 +490,12 @@ TEST_F(Creds, OtherFilesAndDefaultProfileSpelling)
     Result &r = resolve();
     EXPECT_EQ("AKIATEAM000000000007", ok(r));
     EXPECT_STREQ("profile team (~/elsewhere-credentials)", r.c.creds_source);
-    EXPECT_STREQ("me-south-1", r.c.region);
+    EXPECT_STREQ("me-south-1", r.c.target.region);
     unsetenv("AWS_PROFILE");
     setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00006", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "SeCrEt/env", 1);
     EXPECT_STREQ("af-south-1",
-                 resolve().c.region); // [profile default] in the config file
+                 resolve().c.target.region); // [profile default] in the config file
 }
 
 TEST_F(Creds, BrokenFiles)
@@ -583,9 +585,9 @@ TEST_F(CredsProcess, Success)
         "EOF\n");
     Result &r = resolve();
     EXPECT_EQ("ASIAPROCESS000000008", ok(r));
-    EXPECT_STREQ("SeCrEt/proc", r.c.secret_key);
-    EXPECT_STREQ("ToKeN/proc", r.c.session_token);
-    EXPECT_EQ(4071006245LL - 3600, r.c.expiration);
+    EXPECT_STREQ("SeCrEt/proc", r.c.target.secret_key);
+    EXPECT_STREQ("ToKeN/proc", r.c.target.session_token);
+    EXPECT_EQ(4071006245LL - 3600, r.c.target.expiration);
     EXPECT_STREQ("credential_process of profile default (~/.aws/config)",
                  r.c.creds_source);
     EXPECT_EQ("credentials: ASIA\xe2\x80\xa6"
@@ -605,8 +607,8 @@ TEST_F(CredsProcess, EnvironmentIsPassedAndNoTokenIsFine)
                     "\"SeCrEt/x\",\"SessionToken\":null}' \"$TP_TEST_VAR\"\n");
     Result &r = resolve();
     EXPECT_EQ("ASIAFROMENV000000009", ok(r));
-    EXPECT_EQ(nullptr, r.c.session_token);
-    EXPECT_EQ(0, r.c.expiration);
+    EXPECT_EQ(nullptr, r.c.target.session_token);
+    EXPECT_EQ(0, r.c.target.expiration);
 }
 
 TEST_F(CredsProcess, StaticKeysInTheCredentialsFileComeFirst)

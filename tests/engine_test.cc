@@ -49,6 +49,7 @@ std::string tmpdir()
 struct Sim {
     sim *s = nullptr;
     std::string url;
+    iot_target t; // where the jobs send, as whom
     explicit Sim(const char *faults)
     {
         err e;
@@ -66,6 +67,11 @@ struct Sim {
         EXPECT_GT(port, 0) << e.msg;
         EXPECT_EQ(sim_seed_samples(s, &e), 0) << e.msg;
         url = "http://127.0.0.1:" + std::to_string(port);
+        memset(&t, 0, sizeof t); // borrowed strings: never iot_target_free'd
+        t.endpoint_url = const_cast<char *>(url.c_str());
+        t.region = const_cast<char *>("us-east-1");
+        t.access_key = const_cast<char *>(kAkid);
+        t.secret_key = const_cast<char *>(kSecret);
     }
     ~Sim()
     {
@@ -117,10 +123,7 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
     memset(&o, 0, sizeof o);
     o.file = file.c_str();
     o.cfg = cfg;
-    o.endpoint_url = s.url.c_str();
-    o.region = "us-east-1";
-    o.access_key = kAkid;
-    o.secret_key = kSecret;
+    o.target = &s.t;
     o.state_dir = state.c_str();
     o.registry = "engine-test";
     o.workers = workers;

@@ -31,6 +31,7 @@ const char *kSecret = "regcheck-secret";
 struct Sim {
     sim *s = nullptr;
     std::string url;
+    iot_target t; // where the tests send, as whom
     explicit Sim(const char *quotas = "unlimited")
     {
         err e;
@@ -45,6 +46,11 @@ struct Sim {
         int port = sim_start(&s, &o, &e);
         EXPECT_GT(port, 0) << e.msg;
         url = "http://127.0.0.1:" + std::to_string(port);
+        memset(&t, 0, sizeof t); // borrowed strings: never iot_target_free'd
+        t.endpoint_url = const_cast<char *>(url.c_str());
+        t.region = const_cast<char *>("us-east-1");
+        t.access_key = const_cast<char *>(kAkid);
+        t.secret_key = const_cast<char *>(kSecret);
     }
     ~Sim()
     {
@@ -54,10 +60,7 @@ struct Sim {
     {
         rc_opts o;
         memset(&o, 0, sizeof o);
-        o.endpoint_url = url.c_str();
-        o.region = "us-east-1";
-        o.access_key = kAkid;
-        o.secret_key = kSecret;
+        o.target = &t;
         o.tps = tps;
         return o;
     }
@@ -66,10 +69,7 @@ struct Sim {
     {
         iot_config c;
         memset(&c, 0, sizeof c);
-        c.endpoint_url = url.c_str();
-        c.region = "us-east-1";
-        c.access_key = kAkid;
-        c.secret_key = kSecret;
+        c.target = &t;
         iot_client *cl = nullptr;
         err e;
         err_clear(&e);
@@ -175,7 +175,10 @@ TEST(Regcheck, EndpointErrorsAreReported)
     std::string absent(64, 'c');
     std::vector<const char *> fps = {absent.c_str()};
     rc_opts o = s.opts();
-    o.secret_key = "not-the-secret"; // every call is refused (403)
+    iot_target wrong = s.t;
+    wrong.secret_key =
+        const_cast<char *>("not-the-secret"); // every call is refused (403)
+    o.target = &wrong;
     regcheck *r = nullptr;
     err e;
     err_clear(&e);
@@ -200,10 +203,7 @@ TEST(Regcheck, SimSeedsTheSampleResourcesOnce)
     EXPECT_EQ(sim_seed_samples(s.s, &e), 0) << e.msg;
     iot_config c;
     memset(&c, 0, sizeof c);
-    c.endpoint_url = s.url.c_str();
-    c.region = "us-east-1";
-    c.access_key = kAkid;
-    c.secret_key = kSecret;
+    c.target = &s.t;
     iot_client *cl = nullptr;
     ASSERT_EQ(iot_client_new(&cl, &c, &e), 0) << e.msg;
     iot_result res;
