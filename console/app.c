@@ -2,7 +2,6 @@
  * I/O: every outside effect is a reaction flag for the main loop. */
 #include "console/app.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,7 +496,7 @@ static int resume_job(app *a, const jnl_job *j)
     jobcfg_init(&c);
     err e;
     err_clear(&e);
-    if (app_cfg_from_identity(&c, j->identity, &e)) {
+    if (jobcfg_from_identity(&c, j->identity, &e)) {
         app_message(a, 1, "job %lld: %s", j->id, e.msg);
         jobcfg_free(&c);
         return RX_DIRTY;
@@ -1552,130 +1551,4 @@ int app_exported(app *a, const char *path, const char *error)
         app_message(a, 0, "report written: %s", path);
     }
     return RX_DIRTY;
-}
-
-/* ---- job identity -> configuration ----
- * The identity is jobcfg_identity()'s canonical JSON: an object of strings,
- * null, booleans and arrays of strings. This reads exactly that shape. */
-
-typedef struct {
-    const char *p;
-    err *e;
-} jreader;
-
-static void ws(jreader *r)
-{
-    while (isspace((unsigned char)*r->p))
-        r->p++;
-}
-
-static int jstr(jreader *r, buf *out)
-{
-    ws(r);
-    if (*r->p != '"')
-        return -1;
-    r->p++;
-    while (*r->p && *r->p != '"') {
-        if (*r->p == '\\') {
-            r->p++;
-            char c = *r->p;
-            if (c == 'u') {
-                unsigned v = 0;
-                for (int i = 1; i <= 4; i++) {
-                    char h = r->p[i];
-                    if (!isxdigit((unsigned char)h))
-                        return -1;
-                    v = v * 16 + (unsigned)(isdigit((unsigned char)h)
-                                                ? h - '0'
-                                                : tolower((unsigned char)h) - 'a' + 10);
-                }
-                char tmp[8] = "";
-                utf8_put(tmp, sizeof tmp, v);
-                buf_puts(out, tmp);
-                r->p += 5;
-                continue;
-            }
-            buf_putc(out, c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c);
-            if (c)
-                r->p++;
-            continue;
-        }
-        buf_putc(out, *r->p++);
-    }
-    if (*r->p != '"')
-        return -1;
-    r->p++;
-    return 0;
-}
-
-int app_cfg_from_identity(jobcfg *out, const char *identity, err *e)
-{
-    jreader r = {identity ? identity : "", e};
-    buf key = BUF_INIT, val = BUF_INIT, item = BUF_INIT;
-    int rc = -1;
-    ws(&r);
-    if (*r.p++ != '{')
-        goto bad;
-    for (;;) {
-        ws(&r);
-        if (*r.p == '}')
-            break;
-        buf_reset(&key);
-        buf_reset(&val);
-        if (jstr(&r, &key))
-            goto bad;
-        ws(&r);
-        if (*r.p++ != ':')
-            goto bad;
-        ws(&r);
-        if (*r.p == '"') {
-            if (jstr(&r, &val))
-                goto bad;
-        } else if (*r.p == '[') {
-            r.p++;
-            for (int first = 1;; first = 0) {
-                ws(&r);
-                if (*r.p == ']') {
-                    r.p++;
-                    break;
-                }
-                if (!first) {
-                    if (*r.p++ != ',')
-                        goto bad;
-                }
-                buf_reset(&item);
-                if (jstr(&r, &item))
-                    goto bad;
-                if (val.len)
-                    buf_putc(&val, ',');
-                buf_puts(&val, item.data ? item.data : "");
-            }
-        } else if (!strncmp(r.p, "null", 4)) {
-            r.p += 4;
-        } else if (!strncmp(r.p, "true", 4)) {
-            buf_puts(&val, "true");
-            r.p += 4;
-        } else if (!strncmp(r.p, "false", 5)) {
-            buf_puts(&val, "false");
-            r.p += 5;
-        } else {
-            goto bad;
-        }
-        /* keys this console does not know are left alone: a newer journal */
-        if (jobcfg_set(out, key.data, val.data ? val.data : "", "job identity", 0, e) < 0)
-            goto out;
-        ws(&r);
-        if (*r.p == ',')
-            r.p++;
-    }
-    rc = 0;
-    goto out;
-bad:
-    err_set(e, ERR_FORMAT, NULL, 0, -1,
-            "the journal's job configuration is not readable");
-out:
-    buf_free(&key);
-    buf_free(&val);
-    buf_free(&item);
-    return rc;
 }

@@ -286,10 +286,6 @@ int app_retargeted(app *a, const app_target *t, const char *error);
 /* The report was written (path) or not (error). */
 int app_exported(app *a, const char *path, const char *error);
 
-/* A job's configuration back from its journal identity (jobcfg_identity
- * JSON); returns 0 or -1 (e says why). */
-int app_cfg_from_identity(jobcfg *out, const char *identity, err *e);
-
 /* 1 when a finished or stopped engine state. */
 int app_run_finished(const app *a);
 

@@ -832,36 +832,6 @@ TEST(ConsoleApp, ResumeFromTheJobsScreen)
     EXPECT_FALSE(w.key('r') & RX_START_JOB);
 }
 
-TEST(ConsoleApp, IdentityRoundTrip)
-{
-    jobcfg c;
-    jobcfg_init(&c);
-    jobcfg_set(&c, "policies", "A,B", nullptr, 0, nullptr);
-    jobcfg_set(&c, "thing_groups", "G", nullptr, 0, nullptr);
-    jobcfg_set(&c, "thing_type", "T", nullptr, 0, nullptr);
-    jobcfg_set(&c, "cert_active", "true", nullptr, 0, nullptr);
-    jobcfg_set(&c, "thing_deferred", "false", nullptr, 0, nullptr);
-    jobcfg_set(&c, "skip_invalid", "true", nullptr, 0, nullptr);
-    buf b = BUF_INIT;
-    jobcfg_identity(&c, &b);
-    jobcfg d;
-    jobcfg_init(&d);
-    err e;
-    err_clear(&e);
-    ASSERT_EQ(app_cfg_from_identity(&d, b.data, &e), 0) << e.msg;
-    buf b2 = BUF_INIT;
-    jobcfg_identity(&d, &b2);
-    EXPECT_STREQ(b.data, b2.data);
-    jobcfg e2;
-    jobcfg_init(&e2);
-    EXPECT_EQ(app_cfg_from_identity(&e2, "{\"policies\":[", &e), -1);
-    buf_free(&b);
-    buf_free(&b2);
-    jobcfg_free(&c);
-    jobcfg_free(&d);
-    jobcfg_free(&e2);
-}
-
 // ---------------------------------------------------------------- view models
 
 static void every_row_is_the_width(const vm &v)
