@@ -24,6 +24,7 @@ extern "C" {
 #include "console/vm.h"
 #include "engine/jobcfg.h"
 #include "engine/journal.h"
+#include "iot/op.h"
 #include "parsers/validate.h"
 }
 
@@ -1237,12 +1238,12 @@ TEST(ConsoleVm, RunProgressRatesThrottlingAndErrors)
     s.calls = 9;
     s.throttles = 2;
     s.n_ops = 2;
-    s.ops[0].op = "RegisterCertificateWithoutCA";
+    s.ops[0].op = iot_op_name(IOT_OP_REGISTER_CERTIFICATE_WITHOUT_CA);
     s.ops[0].tps = 9;
     s.ops[0].recent_tps = 8.5;
     s.ops[0].calls = 6;
     s.ops[0].throttles = 2;
-    s.ops[1].op = "AttachPolicy";
+    s.ops[1].op = iot_op_name(IOT_OP_ATTACH_POLICY);
     s.ops[1].tps = 15;
     s.ops[1].recent_tps = 3;
     s.ops[1].calls = 3;

@@ -7,6 +7,7 @@
 #include "base/xalloc.h"
 #include "console/screens/screens.h"
 #include "console/text.h"
+#include "iot/op.h"
 
 static const km_binding keys[] = {
     {KM_F(4), ACT_FILTER}, {'f', ACT_FILTER}, {KM_F(5), ACT_START}, {'s', ACT_START},
@@ -32,12 +33,13 @@ static const screen_help_line help[] = {
 
 static void about(buf *out)
 {
-    buf_puts(out,
-             "The validation preview: every item with its verdict, before anything "
-             "is sent. F4 shows only the problems; Tab moves to the detail pane. F6 "
-             "asks the registry, read only, whether each certificate exists and in "
-             "which status (DescribeCertificate, paced at its quota). F5 starts the "
-             "job; a file with invalid items starts only if you choose to skip them.");
+    buf_printf(out,
+               "The validation preview: every item with its verdict, before anything is "
+               "sent. F4 shows only the problems; Tab moves to the detail pane. F6 asks "
+               "the registry, read only, whether each certificate exists and in which "
+               "status (%s, paced at its quota). F5 starts the job; a file with invalid "
+               "items starts only if you choose to skip them.",
+               iot_op_name(IOT_OP_DESCRIBE_CERTIFICATE));
 }
 
 /* ---- layout ---- */
