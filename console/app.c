@@ -1,8 +1,10 @@
-/* The console's state and actions (see app.h). Nothing here draws or does
- * I/O: every outside effect is a reaction flag for the main loop. */
+/* The console's state and actions (see app.h): the dispatch to the screens
+ * (console/screens/, one table of operations each) and what they share:
+ * lists, search, navigation, the text field, dialogs, the data fed back.
+ * Nothing here draws or does I/O: every outside effect is a reaction flag
+ * for the main loop. */
 #include "console/app.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <strings.h>
 
 #include "base/xalloc.h"
+#include "console/screens/screens.h"
 
 /* ---- small helpers ---- */
 
@@ -67,39 +70,9 @@ static int contains(const char *hay, const char *needle)
     return 0;
 }
 
-/* "a/b" + "c" = "a/b/c"; "/" + "c" = "/c". */
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir);
-    int slash = n > 0 && dir[n - 1] == '/';
-    size_t len = n + strlen(name) + 2;
-    char *p = xmalloc(len);
-    snprintf(p, len, "%s%s%s", dir, slash ? "" : "/", name);
-    return p;
-}
-
-/* The parent folder of dir ("/a/b" -> "/a", "/a" -> "/", "a" -> "."), and in
- * *base the last component (borrowed from dir). */
-static char *path_parent(const char *dir, const char **base)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    size_t k = n;
-    while (k > 0 && dir[k - 1] != '/')
-        k--;
-    if (base)
-        *base = dir + k;
-    if (k == 0)
-        return xstrdup(".");
-    while (k > 1 && dir[k - 1] == '/')
-        k--;
-    return xstrndup(dir, k);
-}
-
 /* ---- lists ---- */
 
-static void list_fix(app_list *l, size_t n, size_t page)
+void app_list_fix(app_list *l, size_t n, size_t page)
 {
     if (page < 1)
         page = 1;
@@ -148,44 +121,49 @@ static int list_move(app_list *l, size_t n, size_t page, act_type t)
     default:
         return 0;
     }
-    list_fix(l, n, page);
+    app_list_fix(l, n, page);
     return 1;
 }
 
-/* ---- layout ---- */
+/* ---- the screens ---- */
 
-int app_detail_rows(const app *a)
+/* The screen table. Adding a screen: its file under console/screens/ and
+ * its line in console/screens/screens.def, which makes its enum value
+ * (APP_<ID>), its keymap context (KMC_<ID>) and its entry here. */
+static const screen_ops *const screens[APP_N_SCREENS] = {
+#define SCREEN(id, ops) [APP_##id] = &ops,
+#include "console/screens/screens.def"
+#undef SCREEN
+};
+
+/* a screen's keymap context is its app_screen value (both from screens.def) */
+_Static_assert((int)KMC_TEXT == (int)APP_N_SCREENS, "screen contexts come first");
+
+const screen_ops *screen_get(app_screen s)
 {
-    if (a->screen != APP_PREVIEW)
-        return 0;
-    if (a->h >= 30)
-        return 10;
-    if (a->h >= 20)
-        return 6;
-    return a->pv.focus_detail ? a->h - 6 : 0;
+    return s >= 0 && s < APP_N_SCREENS ? screens[s] : screens[APP_JOBS];
+}
+
+const screen_ops *screen_of(const app *a)
+{
+    return a->help ? &screen_help : screen_get(a->screen);
+}
+
+const screen_ops *screen_of_ctx(km_ctx ctx)
+{
+    if (ctx == KMC_HELP)
+        return &screen_help;
+    return ctx >= 0 && ctx < (km_ctx)APP_N_SCREENS ? screens[ctx] : NULL;
 }
 
 size_t app_page_rows(const app *a, app_screen s)
 {
-    long rows;
-    switch (s) {
-    case APP_JOBS:
-    case APP_PICK:
-        rows = a->h - 5;
-        break;
-    case APP_ITEMS:
-        rows = a->h - 8;
-        break;
-    case APP_PREVIEW:
-        rows = a->h - 7 - app_detail_rows(a);
-        break;
-    default:
-        rows = a->h - 4;
-    }
+    const screen_ops *o = screen_get(s);
+    long rows = o->page_rows ? o->page_rows(a) : a->h - 4;
     return rows < 1 ? 1 : (size_t)rows;
 }
 
-static size_t items_count(const app *a)
+size_t app_items_count(const app *a)
 {
     if (!a->items.have_job)
         return a->items.n;
@@ -193,95 +171,37 @@ static size_t items_count(const app *a)
     return a->items.filter == JNL_FILTER_PROBLEMS ? j->failed + j->skipped : j->total;
 }
 
-static size_t pv_count(const app *a)
+size_t app_pv_count(const app *a)
 {
     return a->pv.problems_only ? a->pv.n_problems : a->pv.n;
 }
 
-/* The list of the current screen: its state and length. */
+/* The list of the current screen: its state and length (NULL when none). */
 static app_list *cur_list(app *a, size_t *n)
 {
-    switch (a->screen) {
-    case APP_JOBS:
-        *n = a->jobs.n;
-        return &a->jobs.l;
-    case APP_ITEMS:
-        *n = items_count(a);
-        return &a->items.l;
-    case APP_PICK:
-        *n = a->pick.n;
-        return &a->pick.l;
-    case APP_PREVIEW:
-        *n = pv_count(a);
-        return &a->pv.l;
-    default:
-        *n = 0;
-        return NULL;
-    }
-}
-
-/* The searchable text of row i of the current list, into out. Items not
- * loaded are not searched. */
-static int row_text(app *a, size_t i, char *out, size_t n)
-{
-    switch (a->screen) {
-    case APP_JOBS: {
-        const jnl_job *j = &a->jobs.v[i];
-        snprintf(out, n, "%lld %s %s %s", j->id, j->file, j->batch_id,
-                 jnl_job_status_name(j->status));
-        return 1;
-    }
-    case APP_ITEMS:
-        if (i < a->items.off || i >= a->items.off + a->items.n)
-            return 0;
-        {
-            const jnl_item *it = &a->items.v[i - a->items.off];
-            snprintf(out, n, "%s %s %s %s", it->key, it->fingerprint,
-                     jnl_status_name(it->status), it->error);
-        }
-        return 1;
-    case APP_PICK:
-        snprintf(out, n, "%s", a->pick.v[i].name);
-        return 1;
-    case APP_PREVIEW: {
-        const pv_row *r = &a->pv.v[a->pv.problems_only ? a->pv.problems[i] : i];
-        snprintf(out, n, "%s %s %s %s", r->name, r->fp, item_verdict_name(r->verdict),
-                 r->message);
-        return 1;
-    }
-    default:
-        return 0;
-    }
-}
-
-static int items_need_page(app *a)
-{
-    size_t sel = a->items.l.sel;
-    if (!a->items.have_job || items_count(a) == 0)
-        return 0;
-    if (sel >= a->items.off && sel < a->items.off + a->items.n)
-        return 0;
-    size_t page = app_page_rows(a, APP_ITEMS);
-    a->items.want_off = sel > page ? sel - page : 0;
-    return RX_LOAD_ITEMS;
+    const screen_ops *o = screen_get(a->screen);
+    *n = 0;
+    return o->list ? o->list(a, n) : NULL;
 }
 
 /* Finds the next row matching a->search after (or at, when `here`) the
- * selection, wrapping around. */
+ * selection, wrapping around. Rows the screen has not loaded are not
+ * searched. */
 static int search_from(app *a, int here)
 {
+    const screen_ops *o = screen_get(a->screen);
     size_t n;
     app_list *l = cur_list(a, &n);
-    if (!l || !a->search[0])
+    if (!l || !o->row_text || !a->search[0])
         return RX_NONE;
     char text[2400];
     for (size_t k = here ? 0 : 1; k <= n; k++) {
         size_t i = (l->sel + k) % (n ? n : 1);
-        if (n && row_text(a, i, text, sizeof text) && contains(text, a->search)) {
+        if (n && o->row_text(a, i, text, sizeof text) && contains(text, a->search)) {
             l->sel = i;
-            list_fix(l, n, app_page_rows(a, a->screen));
+            app_list_fix(l, n, app_page_rows(a, a->screen));
             app_message(a, 0, "/%s", a->search);
-            return RX_DIRTY | (a->screen == APP_ITEMS ? items_need_page(a) : 0);
+            return RX_DIRTY | (o->moved ? o->moved(a) : 0);
         }
     }
     app_message(a, 1, "not found: %s", a->search);
@@ -353,7 +273,7 @@ int app_retargeted(app *a, const app_target *t, const char *error)
     return RX_DIRTY;
 }
 
-static void pv_clear(app *a)
+void app_pv_clear(app *a)
 {
     pv_rows_free(a->pv.v, a->pv.n);
     free(a->pv.problems);
@@ -367,7 +287,7 @@ void app_free(app *a)
     pk_entries_free(a->pick.v, a->pick.n);
     free(a->pick.dir);
     free(a->file.path);
-    pv_clear(a);
+    app_pv_clear(a);
     jobcfg_free(&a->cfg);
     jobcfg_free(&a->defaults);
     free(a->state_dir);
@@ -383,9 +303,7 @@ km_ctx app_keyctx(const app *a)
         return KMC_HELP;
     if (a->input.kind)
         return KMC_TEXT;
-    static const km_ctx ctx[APP_N_SCREENS] = {KMC_JOBS,  KMC_ITEMS,   KMC_PICK,
-                                              KMC_SETUP, KMC_PREVIEW, KMC_RUN};
-    return ctx[a->screen];
+    return (km_ctx)a->screen;
 }
 
 int app_resize(app *a, int h, int w)
@@ -395,7 +313,7 @@ int app_resize(app *a, int h, int w)
     size_t n;
     app_list *l = cur_list(a, &n);
     if (l)
-        list_fix(l, n, app_page_rows(a, a->screen));
+        app_list_fix(l, n, app_page_rows(a, a->screen));
     return RX_DIRTY;
 }
 
@@ -404,20 +322,20 @@ int app_run_finished(const app *a)
     return a->run.active && a->run.have && a->run.s.state >= ENG_DONE;
 }
 
-static int run_busy(const app *a)
+int app_run_busy(const app *a)
 {
     return a->run.active && !app_run_finished(a);
 }
 
 /* ---- navigation ---- */
 
-static int go_jobs(app *a)
+int app_go_jobs(app *a)
 {
     a->screen = APP_JOBS;
     return RX_DIRTY | RX_LOAD_JOBS;
 }
 
-static int go_pick(app *a)
+int app_go_pick(app *a)
 {
     if (a->screen != APP_PICK)
         a->pick.back = a->screen;
@@ -425,7 +343,7 @@ static int go_pick(app *a)
     return RX_DIRTY | (a->pick.v ? 0 : RX_LOAD_DIR);
 }
 
-static int open_items(app *a, const jnl_job *j, int filter)
+int app_open_items(app *a, const jnl_job *j, int filter)
 {
     a->screen = APP_ITEMS;
     if (!a->items.have_job || a->items.job_id != j->id || a->items.filter != filter) {
@@ -443,27 +361,14 @@ static int open_items(app *a, const jnl_job *j, int filter)
     return RX_DIRTY | RX_LOAD_ITEMS;
 }
 
-static int change_dir(app *a, char *dir, const char *select)
-{
-    free(a->pick.dir);
-    a->pick.dir = dir;
-    pk_entries_free(a->pick.v, a->pick.n);
-    a->pick.v = NULL;
-    a->pick.n = 0;
-    memset(&a->pick.l, 0, sizeof a->pick.l);
-    snprintf(a->pick.select, sizeof a->pick.select, "%s", select ? select : "");
-    a->pick.error[0] = '\0';
-    return RX_DIRTY | RX_LOAD_DIR;
-}
-
-static int start_job(app *a)
+int app_start_job(app *a)
 {
     if (a->retargeting) {
         app_message(a, 1,
                     "still connecting to the new endpoint: start again in a moment");
         return RX_DIRTY;
     }
-    if (run_busy(a)) {
+    if (app_run_busy(a)) {
         app_message(a, 1,
                     "a job is running: pause or cancel it first (F2 Jobs shows it)");
         return RX_DIRTY;
@@ -474,8 +379,7 @@ static int start_job(app *a)
     return RX_DIRTY | RX_START_JOB;
 }
 
-/* Resumes (or retries the failed items of) a job of the journal. */
-static int resume_job(app *a, const jnl_job *j)
+int app_resume_job(app *a, const jnl_job *j)
 {
     if (j->status == JOB_DONE && j->failed == 0) {
         app_message(a, 0, "job %lld is complete: nothing to resume", j->id);
@@ -489,7 +393,7 @@ static int resume_job(app *a, const jnl_job *j)
                     j->id, j->endpoint, a->target.endpoint);
         return RX_DIRTY;
     }
-    if (run_busy(a)) {
+    if (app_run_busy(a)) {
         app_message(a, 1, "a job is running: pause or cancel it first");
         return RX_DIRTY;
     }
@@ -497,7 +401,7 @@ static int resume_job(app *a, const jnl_job *j)
     jobcfg_init(&c);
     err e;
     err_clear(&e);
-    if (app_cfg_from_identity(&c, j->identity, &e)) {
+    if (jobcfg_from_identity(&c, j->identity, &e)) {
         app_message(a, 1, "job %lld: %s", j->id, e.msg);
         jobcfg_free(&c);
         return RX_DIRTY;
@@ -517,167 +421,7 @@ static int resume_job(app *a, const jnl_job *j)
     a->file.kind = VENDOR_AUTO;
     a->file.phase = j->phase;
     a->file.count = (long long)j->total;
-    return start_job(a);
-}
-
-/* ---- the setup form ---- */
-
-static const char *field_key(app_field f)
-{
-    static const char *const keys[FLD_COUNT] = {
-        "policies",     "thing_groups", "thing_type", "cert_active", "thing_deferred",
-        "skip_invalid", "endpoint_url", "profile",    "region"};
-    return keys[f];
-}
-
-static int field_is_text(app_field f)
-{
-    return f == FLD_POLICIES || f == FLD_GROUPS || f == FLD_TYPE || f == FLD_ENDPOINT ||
-           f == FLD_PROFILE || f == FLD_REGION;
-}
-
-static int field_is_where(app_field f)
-{
-    return f == FLD_ENDPOINT || f == FLD_PROFILE || f == FLD_REGION;
-}
-
-static void join_list(char *out, size_t n, char *const *v, size_t k)
-{
-    out[0] = '\0';
-    size_t len = 0;
-    for (size_t i = 0; i < k; i++)
-        len += (size_t)snprintf(out + (len < n ? len : n - 1), len < n ? n - len : 1,
-                                "%s%s", i ? "," : "", v[i]);
-}
-
-/* The field's current value as typed text. */
-static void field_value(const app *a, app_field f, char *out, size_t n)
-{
-    switch (f) {
-    case FLD_POLICIES:
-        join_list(out, n, a->cfg.policies, a->cfg.n_policies);
-        break;
-    case FLD_GROUPS:
-        join_list(out, n, a->cfg.thing_groups, a->cfg.n_thing_groups);
-        break;
-    case FLD_TYPE:
-        snprintf(out, n, "%s", a->cfg.thing_type ? a->cfg.thing_type : "");
-        break;
-    case FLD_CERT_ACTIVE:
-        snprintf(out, n, "%s", a->cfg.cert_active ? "true" : "false");
-        break;
-    case FLD_DEFERRED:
-        snprintf(out, n, "%s", a->cfg.thing_deferred ? "true" : "false");
-        break;
-    case FLD_SKIP_INVALID:
-        snprintf(out, n, "%s", a->cfg.skip_invalid ? "true" : "false");
-        break;
-    case FLD_ENDPOINT:
-        snprintf(out, n, "%s",
-                 a->where.local         ? "local"
-                 : a->where.endpoint[0] ? a->where.endpoint
-                                        : "aws");
-        break;
-    case FLD_PROFILE:
-        snprintf(out, n, "%s", a->where.profile);
-        break;
-    case FLD_REGION:
-        snprintf(out, n, "%s", a->where.region);
-        break;
-    default:
-        out[0] = '\0';
-    }
-}
-
-/* Trims blanks at both ends, in place. */
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    return s;
-}
-
-/* An edit of the Endpoint / Profile / Region field: the new `where`, then
- * RX_RETARGET (console.c resolves it on a thread; app_retargeted follows). */
-static int where_commit(app *a, app_field f, char *text)
-{
-    if (!a->can_retarget) {
-        app_message(a, 1,
-                    "this console's endpoint is fixed: start it with --local, "
-                    "--endpoint-url, --profile or --region");
-        return RX_DIRTY;
-    }
-    if (run_busy(a)) {
-        app_message(a, 1,
-                    "a job is running: pause or cancel it before changing the endpoint");
-        return RX_DIRTY;
-    }
-    if (a->retargeting) {
-        app_message(a, 1, "still connecting to the endpoint asked before");
-        return RX_DIRTY;
-    }
-    app_where w = a->where;
-    char *v = trim(text);
-    for (const char *p = v; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f || (f != FLD_ENDPOINT && *p == ' ')) {
-            app_message(a, 1, "%s: no spaces or control characters",
-                        f == FLD_PROFILE  ? "Profile"
-                        : f == FLD_REGION ? "Region"
-                                          : "Endpoint");
-            return RX_DIRTY;
-        }
-    if (f == FLD_ENDPOINT) {
-        if (!strcasecmp(v, "local")) {
-            w.local = 1;
-        } else if (!*v || !strcasecmp(v, "aws")) {
-            w.local = 0;
-            w.endpoint[0] = '\0';
-        } else if ((!strncasecmp(v, "https://", 8) || !strncasecmp(v, "http://", 7)) &&
-                   !strchr(v, ' ') && strlen(v) < sizeof w.endpoint) {
-            w.local = 0;
-            snprintf(w.endpoint, sizeof w.endpoint, "%s", v);
-        } else {
-            app_message(a, 1,
-                        "Endpoint: 'local' (embedded, no AWS account), 'aws' (AWS's "
-                        "endpoint of the region) or an https:// URL");
-            return RX_DIRTY;
-        }
-    } else if (f == FLD_PROFILE) {
-        if (strlen(v) >= sizeof w.profile) {
-            app_message(a, 1, "Profile: at most %zu characters", sizeof w.profile - 1);
-            return RX_DIRTY;
-        }
-        snprintf(w.profile, sizeof w.profile, "%s", v);
-    } else {
-        if (strlen(v) >= sizeof w.region) {
-            app_message(a, 1, "Region: at most %zu characters", sizeof w.region - 1);
-            return RX_DIRTY;
-        }
-        snprintf(w.region, sizeof w.region, "%s", v);
-    }
-    if (!memcmp(&w, &a->where, sizeof w))
-        return RX_DIRTY;
-    a->where = w;
-    if (w.local && a->where_ok.local) {
-        /* the local endpoint ignores profile and region: nothing to resolve */
-        a->where_ok = w;
-        app_message(a, 0, "kept for AWS; the local endpoint does not use it");
-        return RX_DIRTY;
-    }
-    a->retargeting = 1;
-    app_message(a, 0, "connecting: %s...",
-                w.local         ? "the local endpoint"
-                : w.endpoint[0] ? w.endpoint
-                                : "AWS");
-    int rx = RX_DIRTY | RX_RETARGET;
-    if (a->pv.rc_on && !a->pv.rc_finished) {
-        a->pv.rc_finished = 1;
-        rx |= RX_STOP_CHECK;
-    }
-    return rx;
+    return app_start_job(a);
 }
 
 /* Sets the form from the defaults, with the sample resources on the local
@@ -693,40 +437,6 @@ static void form_reset(app *a)
         }
     }
     a->setup.field = FLD_POLICIES;
-}
-
-static int toggle_field(app *a, app_field f)
-{
-    if ((f == FLD_CERT_ACTIVE || f == FLD_DEFERRED) && a->file.phase == 2) {
-        app_message(a, 0,
-                    "Phase 2 always activates the certificates and creates the things");
-        return RX_DIRTY;
-    }
-    if (f == FLD_CERT_ACTIVE)
-        a->cfg.cert_active = !a->cfg.cert_active;
-    else if (f == FLD_DEFERRED)
-        a->cfg.thing_deferred = !a->cfg.thing_deferred;
-    else if (f == FLD_SKIP_INVALID)
-        a->cfg.skip_invalid = !a->cfg.skip_invalid;
-    return RX_DIRTY;
-}
-
-static int start_preview(app *a)
-{
-    err e;
-    err_clear(&e);
-    if (!a->file.path) {
-        app_message(a, 1, "no file chosen: F3 opens one");
-        return RX_DIRTY;
-    }
-    if (jobcfg_check(&a->cfg, &e)) {
-        app_message(a, 1, "%s", e.msg);
-        return RX_DIRTY;
-    }
-    pv_clear(a);
-    a->pv.started = 1;
-    a->screen = APP_PREVIEW;
-    return RX_DIRTY | RX_START_PREVIEW;
 }
 
 /* ---- text input ---- */
@@ -779,17 +489,9 @@ static int input_commit(app *a)
         snprintf(a->search, sizeof a->search, "%s", a->input.text);
         return search_from(a, 1);
     }
-    if (field_is_where(a->input.field))
-        return where_commit(a, a->input.field, a->input.text);
-    err e;
-    err_clear(&e);
-    if (jobcfg_set(&a->cfg, field_key(a->input.field), a->input.text, NULL, 0, &e) < 0) {
-        app_message(a, 1, "%s", e.msg);
-        return RX_DIRTY;
-    }
-    if (jobcfg_check(&a->cfg, &e))
-        app_message(a, 1, "%s", e.msg);
-    return RX_DIRTY;
+    /* a field of the screen's (the setup form's) */
+    const screen_ops *o = screen_get(a->screen);
+    return o->field_commit ? o->field_commit(a, a->input.text) : RX_DIRTY;
 }
 
 static int input_do(app *a, act x)
@@ -814,7 +516,7 @@ static int input_do(app *a, act x)
     }
 }
 
-/* ---- dialogs, help ---- */
+/* ---- dialogs ---- */
 
 static int dialog_do(app *a, act x)
 {
@@ -844,7 +546,7 @@ static int dialog_do(app *a, act x)
     switch (d) {
     case DLG_SKIP_INVALID:
         a->cfg.skip_invalid = 1;
-        return start_job(a);
+        return app_start_job(a);
     case DLG_QUIT_RUNNING:
         a->run.stopping = 1;
         return RX_DIRTY | RX_CANCEL_JOB | RX_QUIT;
@@ -858,343 +560,9 @@ static int dialog_do(app *a, act x)
     }
 }
 
-static int help_do(app *a, act x)
-{
-    switch (x.type) {
-    case ACT_UP:
-        if (a->help_top > 0)
-            a->help_top--;
-        return RX_DIRTY;
-    case ACT_DOWN:
-        a->help_top++;
-        return RX_DIRTY;
-    case ACT_PGUP:
-        a->help_top = a->help_top > (size_t)a->h ? a->help_top - (size_t)a->h : 0;
-        return RX_DIRTY;
-    case ACT_PGDN:
-        a->help_top += (size_t)(a->h > 4 ? a->h - 4 : 1);
-        return RX_DIRTY;
-    case ACT_HOME:
-        a->help_top = 0;
-        return RX_DIRTY;
-    case ACT_END:
-        a->help_top = (size_t)-1 / 2; /* the view model clamps it */
-        return RX_DIRTY;
-    case ACT_BACK:
-        a->help = 0;
-        return RX_DIRTY;
-    default:
-        return RX_NONE;
-    }
-}
-
-/* ---- screens ---- */
-
-static int jobs_do(app *a, act x)
-{
-    const jnl_job *j = a->jobs.n ? &a->jobs.v[a->jobs.l.sel] : NULL;
-    switch (x.type) {
-    case ACT_ENTER:
-    case ACT_RIGHT:
-        if (!j)
-            return go_pick(a);
-        if (a->run.active && a->run.s.job_id == j->id && !app_run_finished(a)) {
-            a->screen = APP_RUN;
-            return RX_DIRTY;
-        }
-        return open_items(a, j, JNL_FILTER_ALL);
-    case ACT_START:
-        if (!j) {
-            app_message(a, 0, "no job to resume: F3 opens a file");
-            return RX_DIRTY;
-        }
-        return resume_job(a, j);
-    default:
-        return RX_NONE;
-    }
-}
-
-static int items_do(app *a, act x)
-{
-    switch (x.type) {
-    case ACT_FILTER: {
-        jnl_job j = a->items.job;
-        int f = a->items.filter == JNL_FILTER_ALL ? JNL_FILTER_PROBLEMS : JNL_FILTER_ALL;
-        a->items.have_job = 0; /* forces a fresh page */
-        return open_items(a, &j, f);
-    }
-    case ACT_START:
-        if (!a->items.have_job)
-            return RX_NONE;
-        return resume_job(a, &a->items.job);
-    case ACT_EXPORT:
-        if (!a->items.have_job)
-            return RX_NONE;
-        return RX_DIRTY | RX_EXPORT;
-    case ACT_BACK:
-    case ACT_LEFT:
-        return go_jobs(a);
-    default:
-        return RX_NONE;
-    }
-}
-
-static int pick_do(app *a, act x)
-{
-    const pk_entry *en = a->pick.n ? &a->pick.v[a->pick.l.sel] : NULL;
-    switch (x.type) {
-    case ACT_ENTER:
-    case ACT_RIGHT:
-        if (!en)
-            return RX_NONE;
-        switch (en->kind) {
-        case PK_PARENT:
-            return pick_do(a, (act){ACT_LEFT, 0});
-        case PK_SAMPLES:
-            return change_dir(a, xstrdup(en->name), NULL);
-        case PK_DIR:
-            return change_dir(a, path_join(a->pick.dir, en->name), NULL);
-        case PK_FILE:
-            if (en->probed && !en->supported) {
-                app_message(a, 1, "%s: %s", en->name,
-                            en->note[0] ? en->note : "not a file thingpress reads");
-                return RX_DIRTY;
-            }
-            {
-                char *path = path_join(a->pick.dir, en->name);
-                int rx = app_choose_file(a, path, en->probed ? en->vendor : VENDOR_AUTO,
-                                         en->probed ? en->count : -1);
-                free(path);
-                return rx;
-            }
-        }
-        return RX_NONE;
-    case ACT_LEFT: {
-        const char *base;
-        char *parent = path_parent(a->pick.dir, &base);
-        char sel[256];
-        snprintf(sel, sizeof sel, "%s", base);
-        return change_dir(a, parent, sel);
-    }
-    case ACT_SAMPLES:
-        if (!a->samples_dir) {
-            app_message(a, 1,
-                        "the bundled samples were not found (set THINGPRESS_SAMPLES "
-                        "or start from the source tree)");
-            return RX_DIRTY;
-        }
-        return change_dir(a, xstrdup(a->samples_dir), NULL);
-    case ACT_BACK:
-        if (a->pick.back == APP_PICK || (a->pick.back != APP_JOBS && !a->file.path))
-            return go_jobs(a);
-        a->screen = a->pick.back;
-        return RX_DIRTY | (a->screen == APP_JOBS ? RX_LOAD_JOBS : 0);
-    default:
-        return RX_NONE;
-    }
-}
-
-static int setup_do(app *a, act x)
-{
-    switch (x.type) {
-    case ACT_UP:
-        if (a->setup.field > 0)
-            a->setup.field--;
-        return RX_DIRTY;
-    case ACT_DOWN:
-        if (a->setup.field + 1 < FLD_COUNT)
-            a->setup.field++;
-        return RX_DIRTY;
-    case ACT_HOME:
-        a->setup.field = 0;
-        return RX_DIRTY;
-    case ACT_END:
-        a->setup.field = FLD_COUNT - 1;
-        return RX_DIRTY;
-    case ACT_ENTER:
-    case ACT_RIGHT:
-        if (field_is_text(a->setup.field)) {
-            a->input.kind = IN_FIELD;
-            a->input.field = a->setup.field;
-            field_value(a, a->setup.field, a->input.text, sizeof a->input.text);
-            return RX_DIRTY;
-        }
-        return toggle_field(a, a->setup.field);
-    case ACT_TOGGLE:
-        if (field_is_text(a->setup.field))
-            return RX_NONE;
-        return toggle_field(a, a->setup.field);
-    case ACT_START:
-        return start_preview(a);
-    case ACT_BACK:
-    case ACT_LEFT:
-        return go_pick(a);
-    default:
-        return RX_NONE;
-    }
-}
-
-static int preview_do(app *a, act x)
-{
-    if (a->pv.focus_detail) {
-        switch (x.type) {
-        case ACT_UP:
-            if (a->pv.detail_top > 0)
-                a->pv.detail_top--;
-            return RX_DIRTY;
-        case ACT_DOWN:
-            a->pv.detail_top++;
-            return RX_DIRTY;
-        case ACT_TAB:
-        case ACT_BACK:
-        case ACT_ENTER:
-            a->pv.focus_detail = 0;
-            return app_resize(a, a->h, a->w);
-        default:
-            break;
-        }
-    }
-    switch (x.type) {
-    case ACT_TAB:
-    case ACT_ENTER:
-        if (!pv_count(a))
-            return RX_NONE;
-        a->pv.focus_detail = 1;
-        a->pv.detail_top = 0;
-        return app_resize(a, a->h, a->w);
-    case ACT_FILTER:
-        a->pv.problems_only = !a->pv.problems_only;
-        memset(&a->pv.l, 0, sizeof a->pv.l);
-        a->pv.detail_top = 0;
-        return RX_DIRTY;
-    case ACT_CHECK:
-        if (!a->pv.st.done || a->pv.st.rejected || !a->pv.n) {
-            app_message(a, 0, "the registry check needs the validated items first");
-            return RX_DIRTY;
-        }
-        if (a->retargeting) {
-            app_message(a, 1,
-                        "still connecting to the new endpoint: check again in a moment");
-            return RX_DIRTY;
-        }
-        if (a->pv.rc_on && !a->pv.rc_finished) {
-            a->pv.rc_finished = 1;
-            app_message(a, 0, "registry check stopped at %zu of %zu", a->pv.rc_checked,
-                        a->pv.rc_total);
-            return RX_DIRTY | RX_STOP_CHECK;
-        }
-        for (size_t i = 0; i < a->pv.n; i++) {
-            a->pv.v[i].rc_state = RC_PENDING;
-            a->pv.v[i].rc_status[0] = '\0';
-        }
-        a->pv.rc_on = 1;
-        a->pv.rc_finished = 0;
-        a->pv.rc_checked = 0;
-        a->pv.rc_total = a->pv.n;
-        a->pv.rc_absent = a->pv.rc_error = a->pv.rc_inactive = 0;
-        a->pv.rc_active = a->pv.rc_other = 0;
-        return RX_DIRTY | RX_START_CHECK;
-    case ACT_START: {
-        const pv_status *st = &a->pv.st;
-        if (!st->done) {
-            app_message(a, 0, "validation is still running: %zu items so far", st->total);
-            return RX_DIRTY;
-        }
-        if (st->rejected) {
-            app_message(a, 1, "the file is rejected: %s", st->message);
-            return RX_DIRTY;
-        }
-        if (st->ok + st->warn == 0) {
-            app_message(a, 1, "no valid item to provision");
-            return RX_DIRTY;
-        }
-        if (st->error && !a->cfg.skip_invalid) {
-            a->dialog = DLG_SKIP_INVALID;
-            a->dialog_yes = 0;
-            return RX_DIRTY;
-        }
-        return start_job(a);
-    }
-    case ACT_BACK:
-    case ACT_LEFT:
-        a->screen = APP_SETUP;
-        return RX_DIRTY;
-    default:
-        return RX_NONE;
-    }
-}
-
-static int run_do(app *a, act x)
-{
-    const eng_snapshot *s = &a->run.s;
-    switch (x.type) {
-    case ACT_PAUSE:
-        if (!run_busy(a) || a->run.stopping)
-            return RX_NONE;
-        a->run.stopping = 1;
-        a->run.paused = 1;
-        app_message(a, 0, "pausing after the calls in flight...");
-        return RX_DIRTY | RX_CANCEL_JOB;
-    case ACT_CANCEL:
-        if (!run_busy(a) || a->run.stopping)
-            return RX_NONE;
-        a->dialog = DLG_CANCEL_RUN;
-        a->dialog_yes = 0;
-        return RX_DIRTY;
-    case ACT_START:
-        if (run_busy(a)) {
-            app_message(a, 0, "the job is running");
-            return RX_DIRTY;
-        }
-        if (!a->run.active && !a->run.file[0])
-            return RX_NONE;
-        if (a->run.have && s->state == ENG_DONE) {
-            app_message(a, 0, "the job is complete");
-            return RX_DIRTY;
-        }
-        if (a->run.have && s->state == ENG_REJECTED) {
-            app_message(a, 1, "the job was refused: %s", s->message);
-            return RX_DIRTY;
-        }
-        return start_job(a);
-    case ACT_ENTER:
-    case ACT_RIGHT:
-    case ACT_BACK:
-    case ACT_LEFT:
-        if (run_busy(a)) {
-            if (x.type == ACT_BACK || x.type == ACT_LEFT)
-                app_message(a, 0,
-                            "the job is running: F7 pauses, F8 cancels, F2 shows the "
-                            "jobs (it keeps running)");
-            return RX_DIRTY;
-        }
-        if (a->run.have && s->job_id > 0) {
-            jnl_job j;
-            memset(&j, 0, sizeof j);
-            j.id = s->job_id;
-            j.phase = s->phase;
-            snprintf(j.file, sizeof j.file, "%s", a->run.file);
-            snprintf(j.batch_id, sizeof j.batch_id, "%s", s->batch_id);
-            j.total = s->total;
-            j.done = s->done;
-            j.failed = s->failed;
-            j.skipped = s->skipped;
-            j.status = s->state == ENG_DONE     ? JOB_DONE
-                       : s->state == ENG_FAILED ? JOB_FAILED
-                                                : JOB_CANCELLED;
-            a->items.have_job = 0;
-            return open_items(a, &j, JNL_FILTER_ALL);
-        }
-        a->screen = a->file.path ? APP_SETUP : APP_JOBS;
-        return RX_DIRTY | (a->screen == APP_JOBS ? RX_LOAD_JOBS : 0);
-    default:
-        return RX_NONE;
-    }
-}
-
 static int quit(app *a)
 {
-    if (run_busy(a)) {
+    if (app_run_busy(a)) {
         a->dialog = DLG_QUIT_RUNNING;
         a->dialog_yes = 0;
         return RX_DIRTY;
@@ -1209,7 +577,7 @@ int app_do(app *a, act x)
     if (x.type == ACT_RESIZE)
         return RX_DIRTY;
     if (x.type == ACT_INTERRUPT) {
-        if (run_busy(a)) {
+        if (app_run_busy(a)) {
             a->run.stopping = 1;
             return RX_DIRTY | RX_CANCEL_JOB | RX_QUIT;
         }
@@ -1219,33 +587,12 @@ int app_do(app *a, act x)
     if (a->dialog)
         return dialog_do(a, x) | RX_DIRTY;
     if (a->help)
-        return help_do(a, x) | RX_DIRTY;
+        return screen_help.act(a, x) | RX_DIRTY;
     if (a->input.kind)
         return input_do(a, x) | RX_DIRTY;
 
-    int rx = RX_NONE;
-    switch (a->screen) {
-    case APP_JOBS:
-        rx = jobs_do(a, x);
-        break;
-    case APP_ITEMS:
-        rx = items_do(a, x);
-        break;
-    case APP_PICK:
-        rx = pick_do(a, x);
-        break;
-    case APP_SETUP:
-        rx = setup_do(a, x);
-        break;
-    case APP_PREVIEW:
-        rx = preview_do(a, x);
-        break;
-    case APP_RUN:
-        rx = run_do(a, x);
-        break;
-    default:
-        break;
-    }
+    const screen_ops *o = screen_get(a->screen);
+    int rx = o->act ? o->act(a, x) : RX_NONE;
     if (rx != RX_NONE)
         return rx | RX_DIRTY;
 
@@ -1260,9 +607,9 @@ int app_do(app *a, act x)
     case ACT_QUIT:
         return quit(a) | RX_DIRTY;
     case ACT_JOBS:
-        return go_jobs(a);
+        return app_go_jobs(a);
     case ACT_OPEN:
-        return go_pick(a);
+        return app_go_pick(a);
     case ACT_SEARCH:
         if (!l)
             return RX_DIRTY;
@@ -1278,11 +625,8 @@ int app_do(app *a, act x)
     default:
         break;
     }
-    if (l && list_move(l, n, app_page_rows(a, a->screen), x.type)) {
-        if (a->screen == APP_PREVIEW)
-            a->pv.detail_top = 0;
-        return RX_DIRTY | (a->screen == APP_ITEMS ? items_need_page(a) : 0);
-    }
+    if (l && list_move(l, n, app_page_rows(a, a->screen), x.type))
+        return RX_DIRTY | (o->moved ? o->moved(a) : 0);
     return RX_DIRTY;
 }
 
@@ -1300,7 +644,7 @@ int app_set_jobs(app *a, jnl_job *v, size_t n, const char *error)
     for (size_t i = 0; i < a->jobs.n; i++)
         if (a->jobs.v[i].id == sel_id)
             a->jobs.l.sel = i;
-    list_fix(&a->jobs.l, a->jobs.n, app_page_rows(a, APP_JOBS));
+    app_list_fix(&a->jobs.l, a->jobs.n, app_page_rows(a, APP_JOBS));
     /* the open job's counts follow the journal */
     for (size_t i = 0; i < a->jobs.n; i++)
         if (a->items.have_job && a->jobs.v[i].id == a->items.job_id)
@@ -1318,7 +662,7 @@ int app_set_items(app *a, const jnl_job *job, jnl_item *v, size_t n, size_t off)
         a->items.job = *job;
         a->items.have_job = 1;
     }
-    list_fix(&a->items.l, items_count(a), app_page_rows(a, APP_ITEMS));
+    app_list_fix(&a->items.l, app_items_count(a), app_page_rows(a, APP_ITEMS));
     return RX_DIRTY;
 }
 
@@ -1347,7 +691,7 @@ int app_set_dir(app *a, const char *dir, pk_entry *v, size_t n, const char *erro
                 break;
             }
     }
-    list_fix(&a->pick.l, a->pick.n, app_page_rows(a, APP_PICK));
+    app_list_fix(&a->pick.l, a->pick.n, app_page_rows(a, APP_PICK));
     return RX_DIRTY;
 }
 
@@ -1376,7 +720,7 @@ int app_choose_file(app *a, const char *path, vendor kind, long long count)
     a->file.count = count;
     a->file.phase = kind == VENDOR_AUTO ? 0 : vendor_is_phase2(kind) ? 2 : 1;
     form_reset(a);
-    pv_clear(a);
+    app_pv_clear(a);
     a->screen = APP_SETUP;
     return RX_DIRTY | (kind == VENDOR_AUTO ? RX_DETECT : 0);
 }
@@ -1530,7 +874,7 @@ int app_run_update(app *a, const eng_snapshot *s, const eng_event *ev, size_t n)
             app_message(a, 0, "job %lld cancelled: F5 on the Jobs screen resumes it",
                         s->job_id);
             act enter = {ACT_ENTER, 0};
-            rx |= run_do(a, enter);
+            rx |= screen_run.act(a, enter);
         }
         rx |= RX_DIRTY | RX_LOAD_JOBS;
     }
@@ -1552,130 +896,4 @@ int app_exported(app *a, const char *path, const char *error)
         app_message(a, 0, "report written: %s", path);
     }
     return RX_DIRTY;
-}
-
-/* ---- job identity -> configuration ----
- * The identity is jobcfg_identity()'s canonical JSON: an object of strings,
- * null, booleans and arrays of strings. This reads exactly that shape. */
-
-typedef struct {
-    const char *p;
-    err *e;
-} jreader;
-
-static void ws(jreader *r)
-{
-    while (isspace((unsigned char)*r->p))
-        r->p++;
-}
-
-static int jstr(jreader *r, buf *out)
-{
-    ws(r);
-    if (*r->p != '"')
-        return -1;
-    r->p++;
-    while (*r->p && *r->p != '"') {
-        if (*r->p == '\\') {
-            r->p++;
-            char c = *r->p;
-            if (c == 'u') {
-                unsigned v = 0;
-                for (int i = 1; i <= 4; i++) {
-                    char h = r->p[i];
-                    if (!isxdigit((unsigned char)h))
-                        return -1;
-                    v = v * 16 + (unsigned)(isdigit((unsigned char)h)
-                                                ? h - '0'
-                                                : tolower((unsigned char)h) - 'a' + 10);
-                }
-                char tmp[8] = "";
-                utf8_put(tmp, sizeof tmp, v);
-                buf_puts(out, tmp);
-                r->p += 5;
-                continue;
-            }
-            buf_putc(out, c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c);
-            if (c)
-                r->p++;
-            continue;
-        }
-        buf_putc(out, *r->p++);
-    }
-    if (*r->p != '"')
-        return -1;
-    r->p++;
-    return 0;
-}
-
-int app_cfg_from_identity(jobcfg *out, const char *identity, err *e)
-{
-    jreader r = {identity ? identity : "", e};
-    buf key = BUF_INIT, val = BUF_INIT, item = BUF_INIT;
-    int rc = -1;
-    ws(&r);
-    if (*r.p++ != '{')
-        goto bad;
-    for (;;) {
-        ws(&r);
-        if (*r.p == '}')
-            break;
-        buf_reset(&key);
-        buf_reset(&val);
-        if (jstr(&r, &key))
-            goto bad;
-        ws(&r);
-        if (*r.p++ != ':')
-            goto bad;
-        ws(&r);
-        if (*r.p == '"') {
-            if (jstr(&r, &val))
-                goto bad;
-        } else if (*r.p == '[') {
-            r.p++;
-            for (int first = 1;; first = 0) {
-                ws(&r);
-                if (*r.p == ']') {
-                    r.p++;
-                    break;
-                }
-                if (!first) {
-                    if (*r.p++ != ',')
-                        goto bad;
-                }
-                buf_reset(&item);
-                if (jstr(&r, &item))
-                    goto bad;
-                if (val.len)
-                    buf_putc(&val, ',');
-                buf_puts(&val, item.data ? item.data : "");
-            }
-        } else if (!strncmp(r.p, "null", 4)) {
-            r.p += 4;
-        } else if (!strncmp(r.p, "true", 4)) {
-            buf_puts(&val, "true");
-            r.p += 4;
-        } else if (!strncmp(r.p, "false", 5)) {
-            buf_puts(&val, "false");
-            r.p += 5;
-        } else {
-            goto bad;
-        }
-        /* keys this console does not know are left alone: a newer journal */
-        if (jobcfg_set(out, key.data, val.data ? val.data : "", "job identity", 0, e) < 0)
-            goto out;
-        ws(&r);
-        if (*r.p == ',')
-            r.p++;
-    }
-    rc = 0;
-    goto out;
-bad:
-    err_set(e, ERR_FORMAT, NULL, 0, -1,
-            "the journal's job configuration is not readable");
-out:
-    buf_free(&key);
-    buf_free(&val);
-    buf_free(&item);
-    return rc;
 }

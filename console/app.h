@@ -12,8 +12,11 @@
  * app_set_* / app_*_update functions, which are just as pure. So the whole
  * behaviour is testable as data: actions in, state and flags out.
  *
- * Layout knowledge that both actions (scrolling) and view models (drawing)
- * need lives in one place: app_page_rows().
+ * Each screen is a unit of its own (console/screens/: its keys, actions,
+ * list and rows behind one table of operations); app_do() dispatches to the
+ * screen that is up and does what every screen shares. Layout knowledge
+ * that both actions (scrolling) and view models (drawing) need lives in one
+ * place: app_page_rows(), which asks the screen.
  *
  * Threading: UI thread only. Ownership: the app owns every pointer in it;
  * the app_set_* functions that say "takes" take ownership of their arrays on
@@ -35,13 +38,13 @@
 extern "C" {
 #endif
 
+/* The screens (APP_JOBS, APP_ITEMS, APP_PICK, APP_SETUP, APP_PREVIEW,
+ * APP_RUN): one line each in console/screens/screens.def, one file each in
+ * console/screens/. */
 typedef enum {
-    APP_JOBS,    /* home: recent jobs from the journal */
-    APP_ITEMS,   /* one job's items (also the review after a run) */
-    APP_PICK,    /* file picker */
-    APP_SETUP,   /* job setup form */
-    APP_PREVIEW, /* validation preview */
-    APP_RUN,     /* the running job */
+#define SCREEN(id, ops) APP_##id,
+#include "console/screens/screens.def"
+#undef SCREEN
     APP_N_SCREENS
 } app_screen;
 
@@ -247,7 +250,7 @@ void app_message(app *a, int is_error, const char *fmt, ...)
 
 /* Visible rows of the current screen's list (>= 1). */
 size_t app_page_rows(const app *a, app_screen s);
-/* Rows of the preview's detail pane (0 when hidden). */
+/* Rows of the preview's detail pane (0 when hidden; console/screens/preview.c). */
 int app_detail_rows(const app *a);
 
 /* ---- data fed back by the main loop ---- */
@@ -285,10 +288,6 @@ int app_retargeted(app *a, const app_target *t, const char *error);
 
 /* The report was written (path) or not (error). */
 int app_exported(app *a, const char *path, const char *error);
-
-/* A job's configuration back from its journal identity (jobcfg_identity
- * JSON); returns 0 or -1 (e says why). */
-int app_cfg_from_identity(jobcfg *out, const char *identity, err *e);
 
 /* 1 when a finished or stopped engine state. */
 int app_run_finished(const app *a);

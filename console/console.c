@@ -24,6 +24,7 @@
 #include "engine/journal.h"
 #include "engine/rate.h"
 #include "engine/regcheck.h"
+#include "iot/op.h"
 
 #define TICK_MS 100
 #define MIN_DRAW_GAP 0.1 /* seconds between redraws not caused by a key */
@@ -332,7 +333,7 @@ static int start_check(con *c)
     }
     double tps = 0;
     for (size_t i = 0; i < c->a.cfg.n_rates; i++)
-        if (!strcmp(c->a.cfg.rates[i].op, "DescribeCertificate"))
+        if (!strcmp(c->a.cfg.rates[i].op, iot_op_name(IOT_OP_DESCRIBE_CERTIFICATE)))
             tps = c->a.cfg.rates[i].tps;
     const owned_target *t = &c->t;
     rc_opts ro = {.target = &t->t, .tps = tps};

@@ -6,9 +6,11 @@
  * Unicode range for the keys curses names (arrows, function keys, resize).
  * The screen module translates curses' codes into these, so nothing here
  * includes curses and tests can send keys as data. Each screen has a small
- * table tried first, then the generic one (tig's per-view keymaps); a text
- * field and a dialog have their own. The bottom bar and the help page are
- * built from the same tables (km_help), so they cannot disagree with the keys.
+ * table tried first (in the screen's own file, console/screens/), then the
+ * generic one (tig's per-view keymaps); a text field and a dialog have their
+ * own. The help page lists the keys from the same tables (km_keys_of), so
+ * it cannot disagree with them; console_test checks that every entry of a
+ * function-key bar maps to the action it shows.
  *
  * Threading: any thread; the tables are constant. */
 #ifndef TP_CONSOLE_KEYMAP_H
@@ -91,19 +93,25 @@ typedef struct act {
     unsigned ch; /* ACT_CHAR: the code point */
 } act;
 
-/* Which table applies: the screen's, or a text field's or a dialog's. */
+/* Which table applies: a screen's (KMC_JOBS ... in the order of
+ * console/screens/screens.def, so a screen's context is its app_screen
+ * value), or a text field's or a dialog's. */
 typedef enum {
-    KMC_JOBS,
-    KMC_ITEMS,
-    KMC_PICK,
-    KMC_SETUP,
-    KMC_PREVIEW,
-    KMC_RUN,
+#define SCREEN(id, ops) KMC_##id,
+#include "console/screens/screens.def"
+#undef SCREEN
     KMC_TEXT,   /* a text field being edited (search, form field) */
     KMC_DIALOG, /* a yes/no question */
     KMC_HELP,   /* the help page */
     KMC_COUNT
 } km_ctx;
+
+/* One key of a table: a screen's own table lives in the screen's file
+ * (console/screens/), the generic, text field and dialog tables here. */
+typedef struct km_binding {
+    int key; /* KM_NONE ends a table */
+    act_type act;
+} km_binding;
 
 /* The action of key in ctx (ACT_NONE when unbound). */
 act km_map(km_ctx ctx, int key);

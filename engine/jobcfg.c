@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "base/xalloc.h"
 #include "parsers/validate.h"
 
@@ -302,6 +304,60 @@ void jobcfg_identity(const jobcfg *c, buf *out)
     buf_puts(out, ",\"skip_invalid\":");
     buf_puts(out, c->skip_invalid ? "true" : "false");
     buf_putc(out, '}');
+}
+
+/* One identity value as jobcfg_set() text: a string as is, an array of
+ * strings joined with commas, null as "", booleans as "true"/"false".
+ * Returns -1 for any other shape. */
+static int identity_value(buf *out, const json_t *v)
+{
+    if (json_is_string(v)) {
+        buf_puts(out, json_string_value(v));
+    } else if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            if (!json_is_string(item))
+                return -1;
+            if (i)
+                buf_putc(out, ',');
+            buf_puts(out, json_string_value(item));
+        }
+    } else if (json_is_boolean(v)) {
+        buf_puts(out, json_is_true(v) ? "true" : "false");
+    } else if (!json_is_null(v)) {
+        return -1;
+    }
+    return 0;
+}
+
+int jobcfg_from_identity(jobcfg *c, const char *identity, err *e)
+{
+    json_t *root = json_loads(identity ? identity : "", JSON_REJECT_DUPLICATES, NULL);
+    buf val = BUF_INIT;
+    int rc = -1;
+    if (!json_is_object(root))
+        goto bad;
+    const char *key;
+    const json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        buf_reset(&val);
+        if (identity_value(&val, v))
+            goto bad;
+        if (jobcfg_set(c, key, val.data ? val.data : "", "job identity", 0, e) < 0)
+            goto out;
+    }
+    rc = 0;
+    goto out;
+bad:
+    err_set(e, ERR_FORMAT, NULL, 0, -1,
+            "the journal's job configuration is not readable");
+out:
+    buf_free(&val);
+    json_decref(root);
+    return rc;
 }
 
 /* ---- the TOML subset ----

@@ -11,7 +11,8 @@
  *
  * jobcfg_identity() is the part that decides what a job does to the registry
  * (phase options, policies, groups, type): the journal resumes a job only
- * when the file and this identity are the same.
+ * when the file and this identity are the same; jobcfg_from_identity() reads
+ * it back (the writer and its reader in one module).
  *
  * Threading: build on one thread; read-only afterwards, any thread.
  * Ownership: the jobcfg owns every string in it. */
@@ -78,6 +79,14 @@ int jobcfg_check(const jobcfg *c, err *e);
 
 /* Canonical JSON of what the job does to the registry, for job identity. */
 void jobcfg_identity(const jobcfg *c, buf *out);
+
+/* The reverse of jobcfg_identity(): sets c's keys from an identity (the
+ * journal's copy, to resume a job). Every key goes through jobcfg_set(), so
+ * keys it does not know are left alone (a newer journal) and a bad value
+ * fails as it would in a configuration file. Returns 0, or -1 with e set:
+ * ERR_FORMAT when identity is not an object of strings, null, booleans and
+ * arrays of strings. c keeps what was set before a failure. */
+int jobcfg_from_identity(jobcfg *c, const char *identity, err *e);
 
 /* Splits "a,b, ,None" into items appended to *v, dropping empty and "None". */
 void jobcfg_split_list(char ***v, size_t *n, const char *list);

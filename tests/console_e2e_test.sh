@@ -14,10 +14,40 @@
 #   4. A longer Phase 1 run (a generated file): the terminal is resized to
 #      120x40 while it runs; quitting during the run stops it; a new console
 #      shows the job cancelled and resumes it to 100 %.
-# Screens are saved as text (80x24 and 120x40) into $TEST_UNDECLARED_OUTPUTS_DIR
-# (or $SCREENS_DIR: `SCREENS_DIR=tests/screens tests/console_e2e_test.sh` from
-# the repository after `bazel build //cli:thingpress` refreshes the copies
-# kept in the repository).
+#
+# Golden screens. Every screen the flow saves (80x24 and 120x40, as text) is
+# written into $TEST_UNDECLARED_OUTPUTS_DIR (or $SCREENS_DIR, or a temporary
+# folder) and compared with the file of the same name in tests/screens/
+# ($GOLDEN_DIR): the test fails on any difference and prints a unified diff
+# (golden first). A save polls until the screen matches, for at most
+# $SCREEN_DEADLINE seconds (5), so a frame tmux has only half drawn is not a
+# failure. Every golden file must be saved by the run: a stale one fails too.
+# Refresh them from the repository after a change to what the screens show:
+#
+#     bazel build //cli:thingpress
+#     UPDATE_SCREENS=1 tests/console_e2e_test.sh
+#
+# which writes the captures into tests/screens/ instead of comparing (review
+# them with git diff, then commit them).
+#
+# So that the screens can be compared, the flow runs where nothing on them
+# depends on the machine: the samples are a symlink "testdata" in the
+# console's working folder (THINGPRESS_SAMPLES=testdata, shown as such), the
+# generated file's certificates come from a fixed key and a deterministic
+# signature, and the state lives in a fresh /tmp/tpc.XXXXXX folder (short,
+# so no path is cut differently). What still varies is masked on both sides
+# before the comparison (normalize(), below), and nothing else:
+#   - the random part of that folder:             /tmp/tpc.XXXXXX
+#   - the ports of the local endpoint and the sim: 127.0.0.1:<port> (and the
+#     padding after it, as a 4-digit port would have one space more)
+#   - the clock: job times (YYYY-MM-DD HH:MM) and the run's ETA and elapsed
+#   - the speed: the run's items/s, and each operation's rate/s and pace
+#     columns (the pacer adapts to how fast the endpoint answers)
+#   - on the four screens of the interrupted job ($PROGRESS_SCREENS: caught
+#     while it runs, or counting what it did before it was stopped), every
+#     number and the progress bar's glyphs, and runs of spaces are squeezed:
+#     where a running job is when the keys arrive is a matter of timing. Their
+#     words, rows, dialog and key bar are still compared.
 set -uo pipefail
 
 PY=${PY:-/root/.pyenv/versions/3.11.7/bin/python3}
@@ -27,6 +57,11 @@ BENCH=${BENCH:-bench}
 if [ ! -x "$TP" ] && [ -x bazel-bin/cli/thingpress ]; then
     TP=bazel-bin/cli/thingpress # run by hand from the repository
 fi
+GOLDEN=${GOLDEN_DIR:-tests/screens}
+UPDATE=${UPDATE_SCREENS:-0}
+SCREEN_DEADLINE=${SCREEN_DEADLINE:-5} # seconds a save waits for the golden screen
+PROGRESS_SCREENS="120x40-14-run-resized 120x40-15-quit-running 120x40-16-jobs-cancelled
+    120x40-17-resumed-done"
 own_tmp=0
 if [ -n "${TEST_TMPDIR:-}" ]; then
     TMP=$TEST_TMPDIR
@@ -40,17 +75,25 @@ for f in "$TP" "$PY"; do
     [ -x "$f" ] || { echo "console_e2e_test: $f not found" >&2; exit 1; }
 done
 command -v tmux >/dev/null || { echo "console_e2e_test: tmux not found" >&2; exit 1; }
+[ -d "$GOLDEN" ] || { echo "console_e2e_test: $GOLDEN not found" >&2; exit 1; }
 TP=$(cd "$(dirname "$TP")" && pwd)/$(basename "$TP")
 TD=$(cd "$TD" && pwd)
+GOLDEN=$(cd "$GOLDEN" && pwd)
+[ "$UPDATE" = 1 ] && SCREENS=$GOLDEN
 mkdir -p "$SCREENS" "$TMP/work" "$TMP/home"
+# the samples as the screens show them: "testdata", relative to the console's
+# working folder (THINGPRESS_SAMPLES below)
+ln -sfn "$TD" "$TMP/work/testdata"
 fails=0
-# a socket path must fit in sun_path (108 bytes): not under TEST_TMPDIR
-SOCK_DIR=$(mktemp -d /tmp/tpc.XXXXXX)
-SOCK="$SOCK_DIR/s"
+# Short and fresh: the tmux socket (its path must fit in sun_path, 108 bytes:
+# not under TEST_TMPDIR) and the console's state, whose path the screens show.
+ROOT=$(mktemp -d /tmp/tpc.XXXXXX)
+SOCK="$ROOT/s"
+STATE="$ROOT/xdg"
 T() { tmux -S "$SOCK" "$@"; }
 cleanup() {
     T kill-server 2>/dev/null
-    rm -rf "$SOCK_DIR"
+    rm -rf "$ROOT"
     if [ "$own_tmp" = 1 ] && [ "$fails" = 0 ] && [ -n "${SCREENS_DIR:-}" ]; then
         rm -rf "$TMP"
     fi
@@ -88,8 +131,58 @@ wait_for() {
 absent() {
     [[ "$(screen)" != *"$1"* ]] || fail "the screen shows '$1'"
 }
+
+# normalize NAME < screen: the screen with what varies from run to run masked
+# (see the header comment); applied to the golden file and the capture alike.
+is_progress() { [[ " $(echo $PROGRESS_SCREENS) " == *" $1 "* ]]; }
+normalize() {
+    local progress=0
+    is_progress "$1" && progress=1
+    sed -E \
+        -e 's#/tmp/tpc\.[A-Za-z0-9]{6}#/tmp/tpc.XXXXXX#g' \
+        -e 's#127\.0\.0\.1:[0-9]+ *#127.0.0.1:<port> #g' \
+        -e 's#[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}#YYYY-MM-DD HH:MM#g' \
+        -e 's#^[0-9.kM]+ items/s   ETA [^ ]+   elapsed [^ ]+#<n> items/s   ETA <t>   elapsed <t>#' \
+        -e '/^[A-Z][A-Za-z]+ +[0-9.kM]+ +([0-9.kM]+|-) +([0-9.kM]+|-) +[0-9]+ +[0-9]+( THROTTLED)?$/s#^(.{28}).{15}#\1 <rate/s>  <pace>#' |
+        if [ $progress = 1 ]; then
+            sed -E -e 's#[0-9]+(\.[0-9]+)?#<n>#g' -e 's#(█|░)+#<bar>#g' -e 's#  +# #g'
+        else
+            cat
+        fi
+}
+
+# save NAME: the screen into $SCREENS/NAME.txt, compared with the golden one
+# (until it matches, or for at most $SCREEN_DEADLINE seconds).
+saved=""
 save() {
-    screen >"$SCREENS/$1.txt"
+    local name=$1 out="$SCREENS/$1.txt" gold="$GOLDEN/$1.txt" end
+    saved="$saved $name"
+    if [ "$UPDATE" = 1 ]; then
+        # the screen once it holds still; a running job's at once (it never
+        # does, and the flow must catch it running)
+        screen >"$out"
+        is_progress "$name" && return 0
+        end=$((SECONDS + SCREEN_DEADLINE))
+        until sleep 0.3 && cmp -s <(screen) "$out" || [ $SECONDS -ge $end ]; do
+            screen >"$out"
+        done
+        return 0
+    fi
+    if [ ! -f "$gold" ]; then
+        screen >"$out"
+        fail "no golden screen $gold (UPDATE_SCREENS=1 writes it)"
+        return 0
+    fi
+    end=$((SECONDS + SCREEN_DEADLINE))
+    while :; do
+        screen >"$out"
+        cmp -s <(normalize "$name" <"$gold") <(normalize "$name" <"$out") && return 0
+        [ $SECONDS -ge $end ] && break
+        sleep 0.1 # the polling interval
+    done
+    fail "screen $name differs from $gold (normalized; - golden, + this run):"
+    diff -u --label "golden/$name.txt" --label "run/$name.txt" \
+        <(normalize "$name" <"$gold") <(normalize "$name" <"$out") >&2
 }
 keys() { T send-keys -t tp "$@"; }
 literal() { T send-keys -t tp -l "$1"; }
@@ -97,7 +190,7 @@ literal() { T send-keys -t tp -l "$1"; }
 # The console's environment: no AWS configuration at all (so the embedded
 # local endpoint is used), the state in $XDG_STATE_HOME, UTF-8.
 ENVV=(env -i "HOME=$TMP/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TERM=tmux-256color"
-    "XDG_STATE_HOME=$TMP/xdg" "THINGPRESS_SAMPLES=$TD")
+    "XDG_STATE_HOME=$STATE" "THINGPRESS_SAMPLES=testdata")
 # Under --config=tsan (tag tsan) the console is a TSan build: its reports go
 # to files checked at the end (a terminal UI has no stderr to read).
 ENVV+=("TSAN_OPTIONS=log_path=$TMP/tsan-report")
@@ -109,12 +202,30 @@ launch() { # launch CMD...: (re)starts the pane with the console
     T respawn-pane -k -t tp -c "$TMP/work" "$cmd; echo CONSOLE-EXIT=\$?; exec sleep 600"
 }
 
-# A longer Phase 1 file: 400 generated certificates (bench/validate_bench.py).
+# A longer Phase 1 file: 400 generated certificates (bench/validate_bench.py),
+# the same every run: a fixed key, serial and dates, and a deterministic
+# ECDSA signature (RFC 6979), so the review shows the same fingerprints.
 "$PY" - "$TMP/work/line3-generated.txt" 400 "$BENCH" <<'EOF' || fail "generate the file"
-import sys
+import datetime, sys
 sys.path.insert(0, sys.argv[3])
 import validate_bench as vb
-t = vb.template_der()
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+key = ec.derive_private_key(0x7468696E677072657373, ec.SECP256R1())
+t0 = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+cert = (
+    x509.CertificateBuilder()
+    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, vb.PLACEHOLDER)]))
+    .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "thingpress e2e CA")]))
+    .public_key(key.public_key())
+    .serial_number(1)
+    .not_valid_before(t0)
+    .not_valid_after(t0 + datetime.timedelta(days=36500))
+    .sign(key, hashes.SHA256(), ecdsa_deterministic=True)
+)
+t = cert.public_bytes(serialization.Encoding.DER)
 vb.write_generated(sys.argv[1], t, t.find(vb.PLACEHOLDER.encode()), int(sys.argv[2]))
 EOF
 
@@ -194,7 +305,7 @@ wait_for "7 items: 6 succeeded, 0 failed, 1 skipped, 0 pending" \
     "esp-5042C6471A9C    skipped" "esp-4BA2BB8764BD    done" && save 80x24-12-review-phase2
 keys F6 # export the report of the failed and skipped items
 wait_for "report written:" "Report: "
-report="$TMP/xdg/thingpress/reports/job-2.csv"
+report="$STATE/thingpress/reports/job-2.csv"
 grep -q "esp-5042C6471A9C,.*skipped" "$report" 2>/dev/null ||
     fail "the report $report does not list the skipped device"
 keys F2
@@ -222,7 +333,7 @@ keys q
 wait_for "Quit while a job runs?" "Stop and quit" && save 120x40-15-quit-running
 keys y
 wait_for "CONSOLE-EXIT=0"
-status=$(env -i HOME="$TMP/home" XDG_STATE_HOME="$TMP/xdg" "$TP" status --output tsv 2>&1)
+status=$(env -i HOME="$TMP/home" XDG_STATE_HOME="$STATE" "$TP" status --output tsv 2>&1)
 echo "$status" | grep -q "cancelled" || fail "the job is not cancelled in the journal: $status"
 
 launch "$TP"
@@ -232,9 +343,10 @@ wait_for "100%  400/400 items" "Done: 400 items provisioned" && save 120x40-17-r
 screen | grep -Eq "earlier [1-9][0-9]*" || fail "the resumed run did not start from the journal"
 keys Enter
 wait_for "400 items: 400 succeeded, 0 failed, 0 skipped, 0 pending" \
-    && save 120x40-18-review-resumed
+    "Sent to: local endpoint" "Device-00000031     done" && save 120x40-18-review-resumed
 keys F2
-wait_for "thingpress · Jobs" "Updated" && save 120x40-19-jobs
+wait_for "thingpress · Jobs" "Updated" "3  1 done            400    400" \
+    && save 120x40-19-jobs
 keys q
 wait_for "CONSOLE-EXIT=0"
 
@@ -256,7 +368,7 @@ SIM_URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$TMP/sim.out" | head -
 [ -n "$SIM_URL" ] || { fail "the sim did not start: $(cat "$TMP/sim.out")"; exit 1; }
 ENVV+=("AWS_ACCESS_KEY_ID=$SIM_KEY" "AWS_SECRET_ACCESS_KEY=$SIM_SECRET" "AWS_REGION=us-east-1")
 T resize-window -t tp -x 80 -y 24
-launch "$TP" console --local "$TD/espressif/manifest-espressif.csv"
+launch "$TP" console --local testdata/espressif/manifest-espressif.csv
 wait_for "Set up the job" "Endpoint             local" "Sends to: local endpoint"
 keys End Up Up Enter C-u
 literal "$SIM_URL"
@@ -282,6 +394,14 @@ for f in "$TMP"/tsan-report*; do
     fail "ThreadSanitizer report in $f:"
     head -40 "$f" >&2
 done
+
+# every golden screen was saved by this run (none is left stale)
+if [ "$UPDATE" != 1 ]; then
+    for f in "$GOLDEN"/*.txt; do
+        n=$(basename "$f" .txt)
+        [[ " $saved " == *" $n "* ]] || fail "golden screen $f was not saved by this run"
+    done
+fi
 
 echo "console_e2e_test: screens in $SCREENS"
 if [ "$fails" -gt 0 ]; then

@@ -24,6 +24,7 @@ extern "C" {
 #include "console/vm.h"
 #include "engine/jobcfg.h"
 #include "engine/journal.h"
+#include "iot/op.h"
 #include "parsers/validate.h"
 }
 
@@ -832,36 +833,6 @@ TEST(ConsoleApp, ResumeFromTheJobsScreen)
     EXPECT_FALSE(w.key('r') & RX_START_JOB);
 }
 
-TEST(ConsoleApp, IdentityRoundTrip)
-{
-    jobcfg c;
-    jobcfg_init(&c);
-    jobcfg_set(&c, "policies", "A,B", nullptr, 0, nullptr);
-    jobcfg_set(&c, "thing_groups", "G", nullptr, 0, nullptr);
-    jobcfg_set(&c, "thing_type", "T", nullptr, 0, nullptr);
-    jobcfg_set(&c, "cert_active", "true", nullptr, 0, nullptr);
-    jobcfg_set(&c, "thing_deferred", "false", nullptr, 0, nullptr);
-    jobcfg_set(&c, "skip_invalid", "true", nullptr, 0, nullptr);
-    buf b = BUF_INIT;
-    jobcfg_identity(&c, &b);
-    jobcfg d;
-    jobcfg_init(&d);
-    err e;
-    err_clear(&e);
-    ASSERT_EQ(app_cfg_from_identity(&d, b.data, &e), 0) << e.msg;
-    buf b2 = BUF_INIT;
-    jobcfg_identity(&d, &b2);
-    EXPECT_STREQ(b.data, b2.data);
-    jobcfg e2;
-    jobcfg_init(&e2);
-    EXPECT_EQ(app_cfg_from_identity(&e2, "{\"policies\":[", &e), -1);
-    buf_free(&b);
-    buf_free(&b2);
-    jobcfg_free(&c);
-    jobcfg_free(&d);
-    jobcfg_free(&e2);
-}
-
 // ---------------------------------------------------------------- view models
 
 static void every_row_is_the_width(const vm &v)
@@ -1267,12 +1238,12 @@ TEST(ConsoleVm, RunProgressRatesThrottlingAndErrors)
     s.calls = 9;
     s.throttles = 2;
     s.n_ops = 2;
-    s.ops[0].op = "RegisterCertificateWithoutCA";
+    s.ops[0].op = iot_op_name(IOT_OP_REGISTER_CERTIFICATE_WITHOUT_CA);
     s.ops[0].tps = 9;
     s.ops[0].recent_tps = 8.5;
     s.ops[0].calls = 6;
     s.ops[0].throttles = 2;
-    s.ops[1].op = "AttachPolicy";
+    s.ops[1].op = iot_op_name(IOT_OP_ATTACH_POLICY);
     s.ops[1].tps = 15;
     s.ops[1].recent_tps = 3;
     s.ops[1].calls = 3;

@@ -168,3 +168,71 @@ TEST(JobCfg, TooManyPoliciesIsRejected)
     ASSERT_EQ(1, jobcfg_set(&x.c, "policies", "a,b,c,d,e,f,g,h,i,j,k", NULL, 0, &x.e));
     EXPECT_EQ(-1, jobcfg_check(&x.c, &x.e));
 }
+
+// jobcfg_from_identity reads back what jobcfg_identity wrote (the journal's
+// copy of a job's configuration, to resume it).
+TEST(JobCfg, IdentityRoundTrip)
+{
+    Cfg x;
+    ASSERT_EQ(1, jobcfg_set(&x.c, "policies", "A,B", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "thing_groups", "G", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "thing_type", "T\"y\\p\xc3\xa9", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "vendor", "infineon", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "infineon_bundle", "E0E1", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "cert_active", "true", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "thing_deferred", "false", NULL, 0, &x.e));
+    ASSERT_EQ(1, jobcfg_set(&x.c, "skip_invalid", "true", NULL, 0, &x.e));
+    std::string id = x.identity();
+
+    Cfg y;
+    ASSERT_EQ(0, jobcfg_from_identity(&y.c, id.c_str(), &y.e)) << y.e.msg;
+    EXPECT_EQ(id, y.identity());
+    ASSERT_EQ(2u, y.c.n_policies);
+    EXPECT_STREQ("A", y.c.policies[0]);
+    EXPECT_STREQ("B", y.c.policies[1]);
+    ASSERT_EQ(1u, y.c.n_thing_groups);
+    EXPECT_STREQ("G", y.c.thing_groups[0]);
+    EXPECT_STREQ("T\"y\\p\xc3\xa9", y.c.thing_type);
+    EXPECT_EQ(VENDOR_INFINEON, y.c.vendor);
+    EXPECT_STREQ("E0E1", y.c.infineon_bundle);
+    EXPECT_TRUE(y.c.cert_active);
+    EXPECT_FALSE(y.c.thing_deferred);
+    EXPECT_TRUE(y.c.skip_invalid);
+
+    // the defaults: no policy, no group, no type (null)
+    Cfg d;
+    std::string def = d.identity();
+    Cfg z;
+    ASSERT_EQ(0, jobcfg_from_identity(&z.c, def.c_str(), &z.e)) << z.e.msg;
+    EXPECT_EQ(def, z.identity());
+    EXPECT_EQ(0u, z.c.n_policies);
+    EXPECT_EQ(nullptr, z.c.thing_type);
+}
+
+TEST(JobCfg, IdentityFromANewerJournalAndBadOnes)
+{
+    // a key this version does not know is left alone
+    Cfg x;
+    ASSERT_EQ(0,
+              jobcfg_from_identity(&x.c, "{\"policies\":[\"P\"],\"future\":\"x\"}", &x.e))
+        << x.e.msg;
+    ASSERT_EQ(1u, x.c.n_policies);
+    EXPECT_STREQ("P", x.c.policies[0]);
+
+    // not the shape jobcfg_identity writes
+    for (const char *bad : {"{\"policies\":[", "", "[]", "{\"cert_active\":1}",
+                            "{\"policies\":[\"A\",2]}", "{\"thing_type\":{}}"}) {
+        Cfg b;
+        EXPECT_EQ(-1, jobcfg_from_identity(&b.c, bad, &b.e)) << bad;
+        EXPECT_EQ(ERR_FORMAT, b.e.code) << bad;
+    }
+    Cfg n;
+    EXPECT_EQ(-1, jobcfg_from_identity(&n.c, NULL, &n.e));
+
+    // a value jobcfg_set refuses fails as it would in a file
+    Cfg v;
+    EXPECT_EQ(-1, jobcfg_from_identity(&v.c, "{\"thing_deferred\":\"perhaps\"}", &v.e));
+    EXPECT_EQ(ERR_USAGE, v.e.code);
+    EXPECT_STREQ("job identity", v.e.where);
+    EXPECT_NE(std::string(v.e.msg).find("perhaps"), std::string::npos) << v.e.msg;
+}
