@@ -2,6 +2,7 @@
  * transfer, classification of what came back (see http.h). */
 #include "iot/http.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -19,11 +20,22 @@
 
 /* ---- requests -------------------------------------------------------- */
 
-void iot_http_req_init(iot_http_req *r, const char *op, const char *method)
+void iot_http_req_init(iot_http_req *r, iot_op op, const char *label)
 {
+    const iot_op_info *info = iot_op_get(op);
+    assert(info);
     memset(r, 0, sizeof *r);
-    r->op = op;
-    r->method = method;
+    r->op = info->name;
+    r->method = info->method;
+    const char *hole = strstr(info->path, "{}");
+    assert((hole != NULL) == (label != NULL));
+    if (!hole || !label) {
+        buf_puts(&r->path, info->path);
+        return;
+    }
+    buf_append(&r->path, info->path, (size_t)(hole - info->path));
+    sigv4_uri_encode(&r->path, label, strlen(label), 0);
+    buf_puts(&r->path, hole + 2);
 }
 
 void iot_http_req_free(iot_http_req *r)
@@ -34,17 +46,6 @@ void iot_http_req_free(iot_http_req *r)
     buf_free(&r->query);
     buf_free(&r->body);
     memset(r, 0, sizeof *r);
-}
-
-void iot_http_path(iot_http_req *r, const char *literal)
-{
-    buf_puts(&r->path, literal);
-}
-
-void iot_http_seg(iot_http_req *r, const char *seg)
-{
-    buf_putc(&r->path, '/');
-    sigv4_uri_encode(&r->path, seg, strlen(seg), 0);
 }
 
 void iot_http_param(iot_http_req *r, const char *name, const char *value)

@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "iot/client.h"
+#include "iot/op.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,20 +51,20 @@ struct iot_client {
 };
 
 typedef struct iot_http_req {
-    const char *op;        /* "CreateThing" (static string) */
-    const char *method;    /* "GET", "POST", "PUT" (static string) */
+    const char *op;        /* the operation's name (iot_op_name; static string) */
+    const char *method;    /* its HTTP method, from the same table (static string) */
     buf path;              /* wire path, without the client's base path */
     buf query;             /* "a=b&c=d", values URI-encoded; empty = none */
     const char *principal; /* x-amzn-principal value (borrowed), or NULL */
     buf body;              /* JSON; empty = no body (no content-type) */
 } iot_http_req;
 
-void iot_http_req_init(iot_http_req *r, const char *op, const char *method);
+/* Starts a request of op: its name, method and wire path from the operation
+ * table (iot/ops.def). label fills the path template's "{}" segment,
+ * URI-encoded once ('/' and ':' encoded too); it is NULL exactly when the
+ * template has no "{}". */
+void iot_http_req_init(iot_http_req *r, iot_op op, const char *label);
 void iot_http_req_free(iot_http_req *r);
-/* Appends a literal path part ("/things"). */
-void iot_http_path(iot_http_req *r, const char *literal);
-/* Appends "/" and seg URI-encoded once ('/' and ':' encoded too). */
-void iot_http_seg(iot_http_req *r, const char *seg);
 /* Appends name=value (value URI-encoded) to the query. */
 void iot_http_param(iot_http_req *r, const char *name, const char *value);
 
