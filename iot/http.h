@@ -23,6 +23,7 @@
 #include "base/err.h"
 #include "iot/client.h"
 #include "iot/op.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,8 +38,11 @@ struct iot_client {
     char *base_url;  /* "https://host[:port][/base]", no trailing '/' */
     char *base_path; /* "" or "/base" (prefix of every wire path) */
     char *host;      /* Host header value: host[:port] as curl sends it */
-    char *region, *signing_name, *ca_bundle, *user_agent;
-    char *access_key, *secret_key, *session_token; /* wiped on free; token may be NULL */
+    char *user_agent;
+    /* Region, credentials (wiped on free; the token may be NULL), CA bundle
+     * (NULL = the system store) and signing name (never NULL): a copy of the
+     * configuration's target, released with iot_target_free. */
+    iot_target target;
     long connect_timeout_ms, timeout_ms;
     const iot_cancel_flag *cancel;
     char errbuf[256]; /* CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE) */
