@@ -4,8 +4,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -27,11 +27,6 @@ int iot_global_init(err *e)
 void iot_global_cleanup(void)
 {
     curl_global_cleanup();
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s && *s ? xstrdup(s) : NULL;
 }
 
 /* Splits cfg->endpoint_url into the base URL, base path and Host header. */
@@ -143,15 +138,11 @@ int iot_client_new(iot_client **out, const iot_config *cfg, err *e)
     c = xcalloc(1, sizeof *c);
     if (parse_endpoint(c, t->endpoint_url, e) < 0)
         goto fail;
-    c->region = xstrdup(t->region);
-    c->signing_name =
-        xstrdup(t->signing_name && *t->signing_name ? t->signing_name : "iot");
-    c->ca_bundle = dup_or_null(t->ca_bundle);
+    iot_target_copy(&c->target, t);
+    if (!c->target.signing_name)
+        c->target.signing_name = xstrdup("iot");
     c->user_agent =
         xstrdup(cfg->user_agent && *cfg->user_agent ? cfg->user_agent : "thingpress");
-    c->access_key = xstrdup(t->access_key);
-    c->secret_key = xstrdup(t->secret_key);
-    c->session_token = dup_or_null(t->session_token);
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms
                                                     : IOT_DEFAULT_CONNECT_TIMEOUT_MS;
     c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : IOT_DEFAULT_TIMEOUT_MS;
@@ -179,13 +170,8 @@ void iot_client_free(iot_client *c)
     free(c->base_url);
     free(c->base_path);
     free(c->host);
-    free(c->region);
-    free(c->signing_name);
-    free(c->ca_bundle);
     free(c->user_agent);
-    iot_secret_free(c->access_key);
-    iot_secret_free(c->secret_key);
-    iot_secret_free(c->session_token);
+    iot_target_free(&c->target);
     buf_free(&c->resp);
     free(c);
 }
@@ -195,12 +181,8 @@ int iot_client_set_credentials(iot_client *c, const char *access_key,
 {
     if (check_credentials(access_key, secret_key, e) < 0)
         return -1;
-    iot_secret_free(c->access_key);
-    iot_secret_free(c->secret_key);
-    iot_secret_free(c->session_token);
-    c->access_key = xstrdup(access_key);
-    c->secret_key = xstrdup(secret_key);
-    c->session_token = dup_or_null(session_token);
+    iot_target_set_credentials(&c->target, access_key, secret_key, session_token,
+                               c->target.expiration);
     return 0;
 }
 

@@ -2,6 +2,7 @@
  * transfer, classification of what came back (see http.h). */
 #include "iot/http.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -19,11 +20,22 @@
 
 /* ---- requests -------------------------------------------------------- */
 
-void iot_http_req_init(iot_http_req *r, const char *op, const char *method)
+void iot_http_req_init(iot_http_req *r, iot_op op, const char *label)
 {
+    const iot_op_info *info = iot_op_get(op);
+    assert(info);
     memset(r, 0, sizeof *r);
-    r->op = op;
-    r->method = method;
+    r->op = info->name;
+    r->method = info->method;
+    const char *hole = strstr(info->path, "{}");
+    assert((hole != NULL) == (label != NULL));
+    if (!hole || !label) {
+        buf_puts(&r->path, info->path);
+        return;
+    }
+    buf_append(&r->path, info->path, (size_t)(hole - info->path));
+    sigv4_uri_encode(&r->path, label, strlen(label), 0);
+    buf_puts(&r->path, hole + 2);
 }
 
 void iot_http_req_free(iot_http_req *r)
@@ -34,17 +46,6 @@ void iot_http_req_free(iot_http_req *r)
     buf_free(&r->query);
     buf_free(&r->body);
     memset(r, 0, sizeof *r);
-}
-
-void iot_http_path(iot_http_req *r, const char *literal)
-{
-    buf_puts(&r->path, literal);
-}
-
-void iot_http_seg(iot_http_req *r, const char *seg)
-{
-    buf_putc(&r->path, '/');
-    sigv4_uri_encode(&r->path, seg, strlen(seg), 0);
 }
 
 void iot_http_param(iot_http_req *r, const char *name, const char *value)
@@ -82,8 +83,9 @@ static void signed_headers(header_set *hs, const iot_client *c, const iot_http_r
     hs->n = 0;
     add_header(hs, "host", "Host", c->host);
     add_header(hs, "x-amz-date", "X-Amz-Date", amz_date);
-    if (c->session_token)
-        add_header(hs, "x-amz-security-token", "X-Amz-Security-Token", c->session_token);
+    if (c->target.session_token)
+        add_header(hs, "x-amz-security-token", "X-Amz-Security-Token",
+                   c->target.session_token);
     if (r->body.len)
         add_header(hs, "content-type", "Content-Type", "application/json");
     if (r->principal)
@@ -110,11 +112,11 @@ int iot_http_headers(const iot_client *c, const iot_http_req *r, const char *amz
         .body_len = r->body.len,
     };
     sigv4_key key = {
-        .access_key = c->access_key,
-        .secret_key = c->secret_key,
-        .session_token = c->session_token,
-        .region = c->region,
-        .service = c->signing_name,
+        .access_key = c->target.access_key,
+        .secret_key = c->target.secret_key,
+        .session_token = c->target.session_token,
+        .region = c->target.region,
+        .service = c->target.signing_name,
     };
     if (sigv4_sign(&authz, &sr, &key, amz_date, SIGV4_DEFAULT, e) < 0)
         goto out;
@@ -477,8 +479,8 @@ void iot_http_init_handle(iot_client *c)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_bundle)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
+    if (c->target.ca_bundle)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->target.ca_bundle);
     /* The proxy environment variables apply, except to a loopback endpoint
      * (the local sim), which a proxy could not reach. */
     if (is_loopback(c->host))
@@ -557,8 +559,8 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
      * stay out of results. */
     char *fields[] = {res->message, res->code, res->resource_id, res->resource_arn};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-        iot_http_mask(fields[i], c->secret_key);
-        iot_http_mask(fields[i], c->session_token);
+        iot_http_mask(fields[i], c->target.secret_key);
+        iot_http_mask(fields[i], c->target.session_token);
     }
 
 out:

@@ -22,6 +22,8 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "iot/client.h"
+#include "iot/op.h"
+#include "iot/target.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,8 +38,11 @@ struct iot_client {
     char *base_url;  /* "https://host[:port][/base]", no trailing '/' */
     char *base_path; /* "" or "/base" (prefix of every wire path) */
     char *host;      /* Host header value: host[:port] as curl sends it */
-    char *region, *signing_name, *ca_bundle, *user_agent;
-    char *access_key, *secret_key, *session_token; /* wiped on free; token may be NULL */
+    char *user_agent;
+    /* Region, credentials (wiped on free; the token may be NULL), CA bundle
+     * (NULL = the system store) and signing name (never NULL): a copy of the
+     * configuration's target, released with iot_target_free. */
+    iot_target target;
     long connect_timeout_ms, timeout_ms;
     const iot_cancel_flag *cancel;
     char errbuf[256]; /* CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE) */
@@ -50,20 +55,20 @@ struct iot_client {
 };
 
 typedef struct iot_http_req {
-    const char *op;        /* "CreateThing" (static string) */
-    const char *method;    /* "GET", "POST", "PUT" (static string) */
+    const char *op;        /* the operation's name (iot_op_name; static string) */
+    const char *method;    /* its HTTP method, from the same table (static string) */
     buf path;              /* wire path, without the client's base path */
     buf query;             /* "a=b&c=d", values URI-encoded; empty = none */
     const char *principal; /* x-amzn-principal value (borrowed), or NULL */
     buf body;              /* JSON; empty = no body (no content-type) */
 } iot_http_req;
 
-void iot_http_req_init(iot_http_req *r, const char *op, const char *method);
+/* Starts a request of op: its name, method and wire path from the operation
+ * table (iot/ops.def). label fills the path template's "{}" segment,
+ * URI-encoded once ('/' and ':' encoded too); it is NULL exactly when the
+ * template has no "{}". */
+void iot_http_req_init(iot_http_req *r, iot_op op, const char *label);
 void iot_http_req_free(iot_http_req *r);
-/* Appends a literal path part ("/things"). */
-void iot_http_path(iot_http_req *r, const char *literal);
-/* Appends "/" and seg URI-encoded once ('/' and ':' encoded too). */
-void iot_http_seg(iot_http_req *r, const char *seg);
 /* Appends name=value (value URI-encoded) to the query. */
 void iot_http_param(iot_http_req *r, const char *name, const char *value);
 

@@ -63,8 +63,7 @@ int iot_req_register_certificate(iot_http_req *r, const char *pem, const char *s
 {
     json_t *o = json_object();
     int rc = 0;
-    iot_http_req_init(r, "RegisterCertificateWithoutCA", "POST");
-    iot_http_path(r, "/certificate/register-no-ca");
+    iot_http_req_init(r, IOT_OP_REGISTER_CERTIFICATE_WITHOUT_CA, NULL);
     rc |= set_str(o, "certificatePem", pem);
     if (status && *status)
         rc |= set_str(o, "status", status);
@@ -74,25 +73,20 @@ int iot_req_register_certificate(iot_http_req *r, const char *pem, const char *s
 int iot_req_update_certificate(iot_http_req *r, const char *certificate_id,
                                const char *new_status)
 {
-    iot_http_req_init(r, "UpdateCertificate", "PUT");
-    iot_http_path(r, "/certificates");
-    iot_http_seg(r, certificate_id);
+    iot_http_req_init(r, IOT_OP_UPDATE_CERTIFICATE, certificate_id);
     iot_http_param(r, "newStatus", new_status);
     return 0;
 }
 
 int iot_req_describe_certificate(iot_http_req *r, const char *certificate_id)
 {
-    iot_http_req_init(r, "DescribeCertificate", "GET");
-    iot_http_path(r, "/certificates");
-    iot_http_seg(r, certificate_id);
+    iot_http_req_init(r, IOT_OP_DESCRIBE_CERTIFICATE, certificate_id);
     return 0;
 }
 
 int iot_req_list_certificates(iot_http_req *r, const iot_page_req *page, int ascending)
 {
-    iot_http_req_init(r, "ListCertificates", "GET");
-    iot_http_path(r, "/certificates");
+    iot_http_req_init(r, IOT_OP_LIST_CERTIFICATES, NULL);
     page_params(r, page, "pageSize", "marker", 0);
     if (ascending)
         iot_http_param(r, "isAscendingOrder", "true");
@@ -103,9 +97,7 @@ int iot_req_create_thing(iot_http_req *r, const iot_create_thing_req *req)
 {
     json_t *o = json_object();
     int rc = 0;
-    iot_http_req_init(r, "CreateThing", "POST");
-    iot_http_path(r, "/things");
-    iot_http_seg(r, req->thing_name);
+    iot_http_req_init(r, IOT_OP_CREATE_THING, req->thing_name);
     if (req->thing_type && *req->thing_type)
         rc |= set_str(o, "thingTypeName", req->thing_type);
     if (req->n_attrs) {
@@ -123,19 +115,14 @@ int iot_req_create_thing(iot_http_req *r, const iot_create_thing_req *req)
 
 int iot_req_describe_thing(iot_http_req *r, const char *thing_name)
 {
-    iot_http_req_init(r, "DescribeThing", "GET");
-    iot_http_path(r, "/things");
-    iot_http_seg(r, thing_name);
+    iot_http_req_init(r, IOT_OP_DESCRIBE_THING, thing_name);
     return 0;
 }
 
 int iot_req_attach_thing_principal(iot_http_req *r, const char *thing_name,
                                    const char *principal_arn)
 {
-    iot_http_req_init(r, "AttachThingPrincipal", "PUT");
-    iot_http_path(r, "/things");
-    iot_http_seg(r, thing_name);
-    iot_http_path(r, "/principals");
+    iot_http_req_init(r, IOT_OP_ATTACH_THING_PRINCIPAL, thing_name);
     r->principal = principal_arn;
     return 0;
 }
@@ -143,10 +130,7 @@ int iot_req_attach_thing_principal(iot_http_req *r, const char *thing_name,
 int iot_req_list_thing_principals(iot_http_req *r, const char *thing_name,
                                   const iot_page_req *page)
 {
-    iot_http_req_init(r, "ListThingPrincipals", "GET");
-    iot_http_path(r, "/things");
-    iot_http_seg(r, thing_name);
-    iot_http_path(r, "/principals");
+    iot_http_req_init(r, IOT_OP_LIST_THING_PRINCIPALS, thing_name);
     page_params(r, page, "maxResults", "nextToken", 1);
     return 0;
 }
@@ -155,18 +139,14 @@ int iot_req_attach_policy(iot_http_req *r, const char *policy_name,
                           const char *target_arn)
 {
     json_t *o = json_object();
-    iot_http_req_init(r, "AttachPolicy", "PUT");
-    iot_http_path(r, "/target-policies");
-    iot_http_seg(r, policy_name);
+    iot_http_req_init(r, IOT_OP_ATTACH_POLICY, policy_name);
     return set_body(r, o, set_str(o, "target", target_arn));
 }
 
 int iot_req_list_attached_policies(iot_http_req *r, const char *target_arn,
                                    const iot_page_req *page)
 {
-    iot_http_req_init(r, "ListAttachedPolicies", "POST");
-    iot_http_path(r, "/attached-policies");
-    iot_http_seg(r, target_arn);
+    iot_http_req_init(r, IOT_OP_LIST_ATTACHED_POLICIES, target_arn);
     page_params(r, page, "pageSize", "marker", 1);
     return 0;
 }
@@ -176,8 +156,7 @@ int iot_req_add_thing_to_thing_group(iot_http_req *r, const char *group_name,
 {
     json_t *o = json_object();
     int rc = 0;
-    iot_http_req_init(r, "AddThingToThingGroup", "PUT");
-    iot_http_path(r, "/thing-groups/addThingToThingGroup");
+    iot_http_req_init(r, IOT_OP_ADD_THING_TO_THING_GROUP, NULL);
     rc |= set_str(o, "thingGroupName", group_name);
     rc |= set_str(o, "thingName", thing_name);
     return set_body(r, o, rc);
@@ -186,40 +165,32 @@ int iot_req_add_thing_to_thing_group(iot_http_req *r, const char *group_name,
 int iot_req_list_thing_groups_for_thing(iot_http_req *r, const char *thing_name,
                                         const iot_page_req *page)
 {
-    iot_http_req_init(r, "ListThingGroupsForThing", "GET");
-    iot_http_path(r, "/things");
-    iot_http_seg(r, thing_name);
-    iot_http_path(r, "/thing-groups");
+    iot_http_req_init(r, IOT_OP_LIST_THING_GROUPS_FOR_THING, thing_name);
     page_params(r, page, "maxResults", "nextToken", 1);
     return 0;
 }
 
 int iot_req_get_policy(iot_http_req *r, const char *policy_name)
 {
-    iot_http_req_init(r, "GetPolicy", "GET");
-    iot_http_path(r, "/policies");
-    iot_http_seg(r, policy_name);
+    iot_http_req_init(r, IOT_OP_GET_POLICY, policy_name);
     return 0;
 }
 
 int iot_req_describe_thing_group(iot_http_req *r, const char *group_name)
 {
-    iot_http_req_init(r, "DescribeThingGroup", "GET");
-    iot_http_path(r, "/thing-groups");
-    iot_http_seg(r, group_name);
+    iot_http_req_init(r, IOT_OP_DESCRIBE_THING_GROUP, group_name);
     return 0;
 }
 
 int iot_req_describe_thing_type(iot_http_req *r, const char *type_name)
 {
-    iot_http_req_init(r, "DescribeThingType", "GET");
-    iot_http_path(r, "/thing-types");
-    iot_http_seg(r, type_name);
+    iot_http_req_init(r, IOT_OP_DESCRIBE_THING_TYPE, type_name);
     return 0;
 }
 
 /* ---- calls ----------------------------------------------------------- */
 
+/* res->op is always a static string: the table's name of the operation. */
 static void local_error(iot_result *res, const char *op, const char *fmt,
                         const char *what)
 {
@@ -231,15 +202,16 @@ static void local_error(iot_result *res, const char *op, const char *fmt,
 
 /* A required argument: present, non-empty, no control characters (it may go
  * into a header). */
-static int need(iot_result *res, const char *op, const char *what, const char *s)
+static int need(iot_result *res, iot_op op, const char *what, const char *s)
 {
     if (!s || !*s) {
-        local_error(res, op, "no %s given", what);
+        local_error(res, iot_op_name(op), "no %s given", what);
         return -1;
     }
     for (const char *p = s; *p; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            local_error(res, op, "the %s contains a control character", what);
+            local_error(res, iot_op_name(op), "the %s contains a control character",
+                        what);
             return -1;
         }
     }
@@ -315,12 +287,12 @@ iot_class iot_register_certificate(iot_client *c, const char *pem, const char *s
     iot_http_req r;
     json_t *j;
     iot_cert_ref ref = {0};
-    const char *op = "RegisterCertificateWithoutCA";
 
     if (out)
         memset(out, 0, sizeof *out);
     if (!pem || !*pem) {
-        local_error(res, op, "no %s given", "certificate PEM");
+        local_error(res, iot_op_name(IOT_OP_REGISTER_CERTIFICATE_WITHOUT_CA),
+                    "no %s given", "certificate PEM");
         return res->cls;
     }
     int rc = iot_req_register_certificate(&r, pem, status);
@@ -345,7 +317,7 @@ iot_class iot_update_certificate(iot_client *c, const char *certificate_id,
                                  const char *new_status, iot_result *res)
 {
     iot_http_req r;
-    const char *op = "UpdateCertificate";
+    const iot_op op = IOT_OP_UPDATE_CERTIFICATE;
     if (need(res, op, "certificate id", certificate_id) < 0 ||
         need(res, op, "new status", new_status) < 0)
         return res->cls;
@@ -358,7 +330,7 @@ iot_class iot_describe_certificate(iot_client *c, const char *certificate_id,
 {
     iot_http_req r;
     json_t *j, *d;
-    const char *op = "DescribeCertificate";
+    const iot_op op = IOT_OP_DESCRIBE_CERTIFICATE;
 
     if (out)
         memset(out, 0, sizeof *out);
@@ -426,7 +398,7 @@ iot_class iot_create_thing(iot_client *c, const iot_create_thing_req *req,
     iot_http_req r;
     json_t *j;
     iot_thing_ref ref = {0};
-    const char *op = "CreateThing";
+    const iot_op op = IOT_OP_CREATE_THING;
 
     if (out)
         memset(out, 0, sizeof *out);
@@ -464,7 +436,7 @@ iot_class iot_describe_thing(iot_client *c, const char *thing_name, iot_thing_de
     iot_http_req r;
     json_t *j, *attrs, *v;
     const char *key;
-    const char *op = "DescribeThing";
+    const iot_op op = IOT_OP_DESCRIBE_THING;
 
     if (out)
         memset(out, 0, sizeof *out);
@@ -500,7 +472,7 @@ iot_class iot_attach_thing_principal(iot_client *c, const char *thing_name,
                                      const char *principal_arn, iot_result *res)
 {
     iot_http_req r;
-    const char *op = "AttachThingPrincipal";
+    const iot_op op = IOT_OP_ATTACH_THING_PRINCIPAL;
     if (need(res, op, "thing name", thing_name) < 0 ||
         need(res, op, "principal ARN", principal_arn) < 0)
         return res->cls;
@@ -559,7 +531,7 @@ iot_class iot_list_thing_principals(iot_client *c, const char *thing_name,
     json_t *j;
     if (out)
         memset(out, 0, sizeof *out);
-    if (need(res, "ListThingPrincipals", "thing name", thing_name) < 0)
+    if (need(res, IOT_OP_LIST_THING_PRINCIPALS, "thing name", thing_name) < 0)
         return res->cls;
     if (run(c, &r, iot_req_list_thing_principals(&r, thing_name, page), &j, res) !=
         IOT_OK)
@@ -571,7 +543,7 @@ iot_class iot_attach_policy(iot_client *c, const char *policy_name,
                             const char *target_arn, iot_result *res)
 {
     iot_http_req r;
-    const char *op = "AttachPolicy";
+    const iot_op op = IOT_OP_ATTACH_POLICY;
     if (need(res, op, "policy name", policy_name) < 0 ||
         need(res, op, "target ARN", target_arn) < 0)
         return res->cls;
@@ -586,7 +558,7 @@ iot_class iot_list_attached_policies(iot_client *c, const char *target_arn,
     json_t *j;
     if (out)
         memset(out, 0, sizeof *out);
-    if (need(res, "ListAttachedPolicies", "target ARN", target_arn) < 0)
+    if (need(res, IOT_OP_LIST_ATTACHED_POLICIES, "target ARN", target_arn) < 0)
         return res->cls;
     if (run(c, &r, iot_req_list_attached_policies(&r, target_arn, page), &j, res) !=
         IOT_OK)
@@ -599,7 +571,7 @@ iot_class iot_add_thing_to_thing_group(iot_client *c, const char *group_name,
                                        const char *thing_name, iot_result *res)
 {
     iot_http_req r;
-    const char *op = "AddThingToThingGroup";
+    const iot_op op = IOT_OP_ADD_THING_TO_THING_GROUP;
     if (need(res, op, "thing group name", group_name) < 0 ||
         need(res, op, "thing name", thing_name) < 0)
         return res->cls;
@@ -615,7 +587,7 @@ iot_class iot_list_thing_groups_for_thing(iot_client *c, const char *thing_name,
     json_t *j;
     if (out)
         memset(out, 0, sizeof *out);
-    if (need(res, "ListThingGroupsForThing", "thing name", thing_name) < 0)
+    if (need(res, IOT_OP_LIST_THING_GROUPS_FOR_THING, "thing name", thing_name) < 0)
         return res->cls;
     if (run(c, &r, iot_req_list_thing_groups_for_thing(&r, thing_name, page), &j, res) !=
         IOT_OK)
@@ -631,7 +603,7 @@ iot_class iot_get_policy(iot_client *c, const char *policy_name, iot_policy_desc
     json_t *j;
     if (out)
         memset(out, 0, sizeof *out);
-    if (need(res, "GetPolicy", "policy name", policy_name) < 0)
+    if (need(res, IOT_OP_GET_POLICY, "policy name", policy_name) < 0)
         return res->cls;
     if (run(c, &r, iot_req_get_policy(&r, policy_name), &j, res) != IOT_OK)
         return res->cls;
@@ -652,7 +624,7 @@ iot_class iot_describe_thing_group(iot_client *c, const char *group_name,
     json_t *j;
     if (out)
         memset(out, 0, sizeof *out);
-    if (need(res, "DescribeThingGroup", "thing group name", group_name) < 0)
+    if (need(res, IOT_OP_DESCRIBE_THING_GROUP, "thing group name", group_name) < 0)
         return res->cls;
     if (run(c, &r, iot_req_describe_thing_group(&r, group_name), &j, res) != IOT_OK)
         return res->cls;
@@ -673,7 +645,7 @@ iot_class iot_describe_thing_type(iot_client *c, const char *type_name,
     json_t *j;
     if (out)
         memset(out, 0, sizeof *out);
-    if (need(res, "DescribeThingType", "thing type name", type_name) < 0)
+    if (need(res, IOT_OP_DESCRIBE_THING_TYPE, "thing type name", type_name) < 0)
         return res->cls;
     if (run(c, &r, iot_req_describe_thing_type(&r, type_name), &j, res) != IOT_OK)
         return res->cls;

@@ -2,7 +2,8 @@
  * tests; the operations themselves are declared in client.h).
  *
  * Design: each builder turns typed arguments into the wire form of the call
- * (iot_http_req: method, path with each segment URI-encoded once, query,
+ * (iot_http_req: the operation's name, method and path template from the
+ * table in iot/ops.def, the path's label URI-encoded once, query,
  * JSON body with Jansson's default separators, which are the AWS CLI's), as
  * the botocore model and the captures in testdata/iot-wire/ show. They do
  * no I/O, so tests compare them with the captures without a network. Each

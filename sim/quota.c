@@ -11,39 +11,19 @@
 #include <time.h>
 
 #include "base/xalloc.h"
+#include "iot/op.h"
 
 #define MAX_FILE_BYTES (1024 * 1024)
 #define SPEC_HINT "--quotas takes aws-default, aws-default*K, unlimited or a JSON file"
 
-static const struct {
-    const char *name;
-    double rate;
-} table[] = {
-    /* DESIGN.md §6. */
-    {"RegisterCertificateWithoutCA", 10},
-    {"UpdateCertificate", 10},
-    {"DescribeCertificate", 10},
-    {"ListCertificates", 10},
-    {"CreateThing", 100},
-    {"DescribeThing", 350},
-    {"AttachThingPrincipal", 100},
-    {"AttachPolicy", 15},
-    {"AddThingToThingGroup", 100},
-    {"DescribeThingType", 100},
-    {"DescribeThingGroup", 100},
-    {"GetPolicy", 10},
-    /* AWS Service Quotas, service code iotcore (quota codes in quota.h). */
-    {"ListThingPrincipals", 10},
-    {"ListThingGroupsForThing", 100},
-    {"CreateThingGroup", 25},
-    {"CreateThingType", 15},
-    {"ListThings", 10},
-    /* Guesses (see quota.h). */
-    {"CreatePolicy", 10},
-    {"ListAttachedPolicies", 10},
-};
+/* The aws-default table is the operation table's tps column (iot/ops.def);
+ * bucket i is operation i. */
+#define NOPS ((size_t)IOT_OP_COUNT)
 
-#define NOPS (sizeof table / sizeof table[0])
+static double default_rate(size_t i)
+{
+    return iot_op_get((iot_op)i)->tps;
+}
 
 /* One operation's bucket. `tat` is GCRA's theoretical arrival time: the clock
  * reading at which the bucket will be full again (every allowed call paid back
@@ -75,23 +55,18 @@ size_t quota_op_count(void)
 
 const char *quota_op_name(size_t i)
 {
-    return i < NOPS ? table[i].name : NULL;
+    return i < NOPS ? iot_op_name((iot_op)i) : NULL;
 }
 
 int quota_op_index(const char *op)
 {
-    if (!op)
-        return -1;
-    for (size_t i = 0; i < NOPS; i++)
-        if (op[0] == table[i].name[0] && strcmp(op, table[i].name) == 0)
-            return (int)i;
-    return -1;
+    return (int)iot_op_by_name(op); /* IOT_OP_NONE is -1 */
 }
 
 double quota_aws_default(const char *op)
 {
     int i = quota_op_index(op);
-    return i < 0 ? QUOTA_UNLIMITED : table[i].rate;
+    return i < 0 ? QUOTA_UNLIMITED : default_rate((size_t)i);
 }
 
 static unsigned long long monotonic_ns(void *ctx)
@@ -255,7 +230,7 @@ static int load_file(quota *q, const char *path, err *e)
         named[i] = 1;
     }
     for (size_t i = 0; i < NOPS; i++)
-        bucket_init(&q->b[i], named[i] ? rates[i] : has_default ? def : table[i].rate);
+        bucket_init(&q->b[i], named[i] ? rates[i] : has_default ? def : default_rate(i));
     bucket_init(&q->b[NOPS], has_default ? def : QUOTA_UNLIMITED);
     rc = 0;
 out:
@@ -311,7 +286,7 @@ int quota_new(quota **out, const char *spec, err *e)
     }
     if (scale > 0) {
         for (size_t i = 0; i < NOPS; i++)
-            bucket_init(&q->b[i], table[i].rate * scale);
+            bucket_init(&q->b[i], default_rate(i) * scale);
         bucket_init(&q->b[NOPS], QUOTA_UNLIMITED);
     } else if (strcmp(spec, "unlimited") == 0) {
         for (size_t i = 0; i <= NOPS; i++)

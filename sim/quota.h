@@ -24,7 +24,9 @@
  *                {"default": "unlimited", "CreateThing": 5} to throttle only
  *                CreateThing.
  *
- * aws-default table (calls per second). DESIGN.md §6 gives
+ * aws-default table (calls per second): the tps column of the operation
+ * table, iot/ops.def, so the sim and the engine start from the same figures.
+ * DESIGN.md §6 gives
  * RegisterCertificateWithoutCA 10, UpdateCertificate 10, DescribeCertificate
  * 10, ListCertificates 10, CreateThing 100, DescribeThing 350,
  * AttachThingPrincipal 100, AttachPolicy 15, AddThingToThingGroup 100,
@@ -110,7 +112,8 @@ const char *quota_spec(const quota *q);
 void quota_free(quota *q);
 
 /* The operations of the aws-default table (the operations the sim serves), by
- * index 0 .. quota_op_count()-1. quota_op_index returns -1 for any other name.
+ * index 0 .. quota_op_count()-1, in the order of iot/ops.def (the index is the
+ * iot_op). quota_op_index returns -1 for any other name.
  * quota_aws_default gives the table's rate, QUOTA_UNLIMITED for other names. */
 size_t quota_op_count(void);
 const char *quota_op_name(size_t i);

@@ -7,7 +7,8 @@
  * answer: an HTTP status, the AWS error code (sent as x-amzn-ErrorType) and a
  * JSON body ({"message": ...} plus resourceId/resourceArn for
  * ResourceAlreadyExistsException). The rules enforced are those of DESIGN.md
- * §5 and §6 (see reg.c for the list): certificateId = SHA-256 of the DER,
+ * §5 and §6 (each operation file lists its own: reg_cert.c, reg_thing.c,
+ * reg_policy.c, reg_group.c): certificateId = SHA-256 of the DER,
  * duplicates 409, REVOKED is terminal (406), CreateThing idempotent for the
  * same configuration and 409 for another, naming rules and attribute limits
  * (400), 10 policies per certificate (410), unknown resources 404.

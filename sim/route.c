@@ -1,33 +1,16 @@
-/* The operation table and path matching (see route.h). */
+/* Path matching over the operation table (see route.h). */
 #include "sim/route.h"
 
 #include <string.h>
 
-typedef struct {
-    const char *name;
-    const char *method;
-    const char *path;
-} route_def;
-
-static const route_def routes[ROUTE_COUNT] = {
-#define ROUTE_DEF(id, name, method, path) {name, method, path},
-    ROUTE_OPS(ROUTE_DEF)
-#undef ROUTE_DEF
-};
-
 const char *route_name(route_op op)
 {
-    if (op < 0 || op >= ROUTE_COUNT)
-        return "Unknown";
-    return routes[op].name;
+    return iot_op_name((iot_op)op);
 }
 
 route_op route_by_name(const char *name)
 {
-    for (int i = 0; i < ROUTE_COUNT; i++)
-        if (!strcmp(routes[i].name, name))
-            return (route_op)i;
-    return ROUTE_NONE;
+    return (route_op)iot_op_by_name(name);
 }
 
 static int hexval(char c)
@@ -99,10 +82,11 @@ route_op route_match(const char *method, const char *path, size_t path_len, buf 
     for (int pass = 0; pass < 2; pass++) {
         /* pass 0: literal templates only; pass 1: templates with a label */
         for (int i = 0; i < ROUTE_COUNT; i++) {
-            int has_label = strstr(routes[i].path, "{}") != NULL;
-            if (has_label != pass || strcmp(routes[i].method, method))
+            const iot_op_info *o = iot_op_get((iot_op)i);
+            int has_label = strstr(o->path, "{}") != NULL;
+            if (has_label != pass || strcmp(o->method, method))
                 continue;
-            if (match_one(routes[i].path, path, path_len, label)) {
+            if (match_one(o->path, path, path_len, label)) {
                 if (!has_label)
                     buf_reset(label);
                 return (route_op)i;

@@ -1,8 +1,9 @@
 /* route - the AWS IoT REST operations the local endpoint serves, and the
  * mapping of an HTTP method + wire path onto one of them.
  *
- * Design: one static table (operation name, method, path template) taken
- * from the botocore service model, so the routes are exactly what the AWS CLI
+ * Design: the routes are the operation table of iot/ops.def (operation name,
+ * method, path template from the botocore service model), the same table the
+ * client builds its requests from, so the routes are exactly what the AWS CLI
  * sends (see ../shared/iot-wire/). A template has at most one "{label}"
  * segment; route_match() splits the wire path on '/' first and then
  * percent-decodes the label, so a label may hold an encoded '/' (the
@@ -16,44 +17,21 @@
 #include <stddef.h>
 
 #include "base/buf.h"
+#include "iot/op.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ROUTE_OPS(X)                                                                     \
-    X(ROUTE_REGISTER_CERTIFICATE_WITHOUT_CA, "RegisterCertificateWithoutCA", "POST",     \
-      "/certificate/register-no-ca")                                                     \
-    X(ROUTE_UPDATE_CERTIFICATE, "UpdateCertificate", "PUT", "/certificates/{}")          \
-    X(ROUTE_DESCRIBE_CERTIFICATE, "DescribeCertificate", "GET", "/certificates/{}")      \
-    X(ROUTE_LIST_CERTIFICATES, "ListCertificates", "GET", "/certificates")               \
-    X(ROUTE_CREATE_THING, "CreateThing", "POST", "/things/{}")                           \
-    X(ROUTE_DESCRIBE_THING, "DescribeThing", "GET", "/things/{}")                        \
-    X(ROUTE_LIST_THINGS, "ListThings", "GET", "/things")                                 \
-    X(ROUTE_ATTACH_THING_PRINCIPAL, "AttachThingPrincipal", "PUT",                       \
-      "/things/{}/principals")                                                           \
-    X(ROUTE_LIST_THING_PRINCIPALS, "ListThingPrincipals", "GET",                         \
-      "/things/{}/principals")                                                           \
-    X(ROUTE_LIST_THING_GROUPS_FOR_THING, "ListThingGroupsForThing", "GET",               \
-      "/things/{}/thing-groups")                                                         \
-    X(ROUTE_ATTACH_POLICY, "AttachPolicy", "PUT", "/target-policies/{}")                 \
-    X(ROUTE_LIST_ATTACHED_POLICIES, "ListAttachedPolicies", "POST",                      \
-      "/attached-policies/{}")                                                           \
-    X(ROUTE_CREATE_POLICY, "CreatePolicy", "POST", "/policies/{}")                       \
-    X(ROUTE_GET_POLICY, "GetPolicy", "GET", "/policies/{}")                              \
-    X(ROUTE_ADD_THING_TO_THING_GROUP, "AddThingToThingGroup", "PUT",                     \
-      "/thing-groups/addThingToThingGroup")                                              \
-    X(ROUTE_CREATE_THING_GROUP, "CreateThingGroup", "POST", "/thing-groups/{}")          \
-    X(ROUTE_DESCRIBE_THING_GROUP, "DescribeThingGroup", "GET", "/thing-groups/{}")       \
-    X(ROUTE_CREATE_THING_TYPE, "CreateThingType", "POST", "/thing-types/{}")             \
-    X(ROUTE_DESCRIBE_THING_TYPE, "DescribeThingType", "GET", "/thing-types/{}")
-
-typedef enum {
-    ROUTE_NONE = -1, /* no operation matches */
-#define ROUTE_ENUM(id, name, method, path) id,
-    ROUTE_OPS(ROUTE_ENUM)
-#undef ROUTE_ENUM
-        ROUTE_COUNT
+/* The operations, as the sim names them: route_op has the values of iot_op
+ * (iot/op.h), generated from the same table, so one converts to the other with
+ * a cast. ROUTE_NONE is IOT_OP_NONE, ROUTE_COUNT is IOT_OP_COUNT. */
+typedef enum route_op {
+    ROUTE_NONE = IOT_OP_NONE, /* no operation matches */
+#define IOT_OP(id, name, method, path, tps, mutates, label) ROUTE_##id = IOT_OP_##id,
+#include "iot/ops.def"
+#undef IOT_OP
+    ROUTE_COUNT = IOT_OP_COUNT
 } route_op;
 
 /* "CreateThing" (the AWS operation name, also the quota key), or "Unknown". */

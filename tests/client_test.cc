@@ -1113,11 +1113,10 @@ std::string fingerprint_of(const std::string &pem)
 
 // Creates what the client has no operation for (thing type, group, policy)
 // through the same signed transport.
-iot_class seed(iot_client *c, const char *op, const std::string &path, const char *body)
+iot_class seed(iot_client *c, iot_op op, const char *name, const char *body)
 {
     iot_http_req r;
-    iot_http_req_init(&r, op, "POST");
-    iot_http_path(&r, path.c_str());
+    iot_http_req_init(&r, op, name);
     buf_puts(&r.body, body);
     buf out = BUF_INIT;
     iot_result res;
@@ -1162,9 +1161,9 @@ void run_scenario(const std::string &endpoint, Peer peer)
     json_t *pb = json_pack("{s:s}", "policyDocument", policy_doc);
     char *policy_body = json_dumps(pb, 0);
     json_decref(pb);
-    ASSERT_EQ(IOT_OK, seed(c, "CreateThingType", "/thing-types/sensor-v1", "{}"));
-    ASSERT_EQ(IOT_OK, seed(c, "CreateThingGroup", "/thing-groups/fleet-a", "{}"));
-    ASSERT_EQ(IOT_OK, seed(c, "CreatePolicy", "/policies/fleet-policy", policy_body));
+    ASSERT_EQ(IOT_OK, seed(c, IOT_OP_CREATE_THING_TYPE, "sensor-v1", "{}"));
+    ASSERT_EQ(IOT_OK, seed(c, IOT_OP_CREATE_THING_GROUP, "fleet-a", "{}"));
+    ASSERT_EQ(IOT_OK, seed(c, IOT_OP_CREATE_POLICY, "fleet-policy", policy_body));
     free(policy_body);
 
     // Phase 1: register (ids are SHA-256 of the DER, ARNs carry the account).
