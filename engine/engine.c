@@ -833,13 +833,8 @@ static int pass1_cb(void *ctx, item *it)
     if (!p->first_fp[0] && it->fingerprint[0])
         snprintf(p->first_fp, sizeof p->first_fp, "%s", it->fingerprint);
     if (!p->first_fp[0] && it->is_device && it->given_fingerprint &&
-        strlen(it->given_fingerprint) == 64) {
-        for (int i = 0; i < 64; i++) {
-            char c = it->given_fingerprint[i];
-            p->first_fp[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-        }
-        p->first_fp[64] = '\0';
-    }
+        strlen(it->given_fingerprint) == 64)
+        item_fp_key(p->first_fp, sizeof p->first_fp, it->given_fingerprint);
     if (it->device_type && it->device_type[0] && p->n_types < 1000) {
         for (size_t i = 0; i < p->n_types; i++)
             if (!strcmp(p->types[i], it->device_type))
@@ -1046,14 +1041,8 @@ static int pass2_cb(void *ctx, item *it)
     }
     const char *fp = it->fingerprint;
     char low[65] = "";
-    if (it->is_device && it->given_fingerprint && strlen(it->given_fingerprint) == 64) {
-        for (int i = 0; i < 64; i++) {
-            char c = it->given_fingerprint[i];
-            low[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-        }
-        low[64] = '\0';
-        fp = low;
-    }
+    if (it->is_device && it->given_fingerprint && strlen(it->given_fingerprint) == 64)
+        fp = item_fp_key(low, sizeof low, it->given_fingerprint);
     if (!known) {
         jrec *r = xcalloc(1, sizeof *r);
         r->kind = JR_ADD;

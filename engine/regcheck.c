@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/rate.h"
 #include "iot/client.h"
+#include "parsers/item.h"
 
 #define MAX_ATTEMPTS 5
 
@@ -59,11 +60,7 @@ static void check_one(regcheck *r, size_t i, rc_result *out)
         return;
     }
     char id[65];
-    for (int k = 0; k < 64; k++) {
-        char c = r->fps[i][k];
-        id[k] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-    }
-    id[64] = '\0';
+    item_fp_key(id, sizeof id, r->fps[i]);
     for (int attempt = 0;; attempt++) {
         if (rate_acquire(r->pace, &r->cancel)) {
             out->state = RC_PENDING;

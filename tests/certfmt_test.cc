@@ -319,3 +319,17 @@ TEST(B64, StrictDecoding)
     EXPECT_EQ(-1, b64_decode(out, &n, "aGVs\nbG8=", 9, B64_STD, &bad));
     EXPECT_EQ(-1, b64_decode(out, &n, "a===", 4, B64_STD, &bad));
 }
+
+TEST(Item, FingerprintKey)
+{
+    char key[65];
+    EXPECT_STREQ(
+        "349dc88b242e91b0bdc9d0a3dcc50a7f23955b854d201ec7acc74a52686ae196",
+        item_fp_key(key, sizeof key,
+                    "349DC88B242E91B0BDC9D0A3DCC50A7F23955B854D201EC7ACC74A52686AE196"));
+    EXPECT_STREQ("", item_fp_key(key, sizeof key, nullptr));
+    char small[5];
+    EXPECT_STREQ("ab:c", item_fp_key(small, sizeof small, "AB:CD:EF"));
+    char wide[100];
+    EXPECT_STREQ("ab:cd:xyz", item_fp_key(wide, sizeof wide, "AB:cd:XYZ"));
+}
