@@ -14,11 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/b64.h"
+#include "base/b64.h" /* hex_encode */
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "engine/journal.h"
 #include "iot/client.h"
+#include "parsers/cert.h"
 #include "parsers/scan.h"
 
 /* ---- operations and their default quotas (DESIGN.md §6) ---- */
@@ -976,49 +977,6 @@ typedef struct {
     size_t n_states;
 } pass2;
 
-static char *pem_of(const item *it)
-{
-    buf b = BUF_INIT;
-    const unsigned char *der = it->der;
-    size_t len = it->der_len;
-    const unsigned char *chain = it->chain;
-    size_t chain_left = it->chain_len;
-    for (;;) {
-        char *b64 = xmalloc(len / 3 * 4 + 8);
-        size_t n = b64_encode(b64, der, len, B64_STD);
-        buf_puts(&b, "-----BEGIN CERTIFICATE-----\n");
-        for (size_t i = 0; i < n; i += 64) {
-            buf_append(&b, b64 + i, n - i < 64 ? n - i : 64);
-            buf_putc(&b, '\n');
-        }
-        buf_puts(&b, "-----END CERTIFICATE-----\n");
-        free(b64);
-        if (!chain_left)
-            break;
-        /* the next certificate of the chain: its outer TLV length */
-        size_t l = 0, hdr = 2;
-        if (chain_left < 2)
-            break;
-        if (chain[1] < 0x80)
-            l = chain[1];
-        else {
-            int nb = chain[1] & 0x7f;
-            if (nb < 1 || nb > 3 || chain_left < (size_t)(2 + nb))
-                break;
-            for (int i = 0; i < nb; i++)
-                l = l << 8 | chain[2 + i];
-            hdr = 2 + (size_t)nb;
-        }
-        if (hdr + l > chain_left)
-            break;
-        der = chain;
-        len = hdr + l;
-        chain += len;
-        chain_left -= len;
-    }
-    return buf_take(&b, NULL);
-}
-
 static int pass2_cb(void *ctx, item *it)
 {
     pass2 *p = ctx;
@@ -1063,7 +1021,7 @@ static int pass2_cb(void *ctx, item *it)
     w->name = xstrdup(it->thing_name ? it->thing_name : "");
     snprintf(w->fp, sizeof w->fp, "%s", fp ? fp : "");
     if (g->phase == 1)
-        w->pem = pem_of(it);
+        w->pem = cert_der_to_pem(it->der, it->der_len, it->chain, it->chain_len);
     if (it->device_type && it->device_type[0])
         w->device_type = xstrdup(it->device_type);
     if (it->n_attrs) {
