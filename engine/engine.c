@@ -19,52 +19,14 @@
 #include "base/xalloc.h"
 #include "engine/journal.h"
 #include "iot/client.h"
+#include "iot/op.h"
 #include "parsers/cert.h"
 #include "parsers/scan.h"
 
-/* ---- operations and their default quotas (DESIGN.md §6) ---- */
-
-typedef enum {
-    OP_REGISTER,
-    OP_UPDATE,
-    OP_CREATE_THING,
-    OP_ATTACH_PRINCIPAL,
-    OP_ATTACH_POLICY,
-    OP_ADD_GROUP,
-    OP_READ, /* pre-flight reads: GetPolicy, Describe* (not paced) */
-    N_OPS,
-} op_id;
-
-static const struct {
-    const char *name;
-    double tps;
-} op_table[] = {
-    [OP_REGISTER] = {"RegisterCertificateWithoutCA", 10},
-    [OP_UPDATE] = {"UpdateCertificate", 10},
-    [OP_CREATE_THING] = {"CreateThing", 100},
-    [OP_ATTACH_PRINCIPAL] = {"AttachThingPrincipal", 100},
-    [OP_ATTACH_POLICY] = {"AttachPolicy", 15},
-    [OP_ADD_GROUP] = {"AddThingToThingGroup", 100},
-    [OP_READ] = {"Describe", 0},
-};
-
-static const struct {
-    const char *name;
-    double tps;
-} other_defaults[] = {
-    {"DescribeCertificate", 10}, {"DescribeThing", 350}, {"DescribeThingType", 100},
-    {"DescribeThingGroup", 100}, {"GetPolicy", 10},      {"ListCertificates", 10},
-};
-
+/* The default starting rate of an operation: the operation table's quota. */
 double eng_default_tps(const char *op)
 {
-    for (size_t i = 0; i < N_OPS; i++)
-        if (!strcmp(op_table[i].name, op))
-            return op_table[i].tps;
-    for (size_t i = 0; i < sizeof other_defaults / sizeof other_defaults[0]; i++)
-        if (!strcmp(other_defaults[i].name, op))
-            return other_defaults[i].tps;
-    return 0;
+    return iot_op_default_tps(op);
 }
 
 const char *eng_state_name(eng_state s)
@@ -91,6 +53,17 @@ typedef struct {
 } step;
 
 enum { MAX_STEPS = 64 };
+
+/* The operation each kind of step calls. */
+static const iot_op step_op[] = {
+    [ST_REGISTER] = IOT_OP_REGISTER_CERTIFICATE_WITHOUT_CA,
+    [ST_ACTIVATE] = IOT_OP_UPDATE_CERTIFICATE,
+    [ST_CREATE_THING] = IOT_OP_CREATE_THING,
+    [ST_ATTACH_PRINCIPAL] = IOT_OP_ATTACH_THING_PRINCIPAL,
+    [ST_ATTACH_POLICY] = IOT_OP_ATTACH_POLICY,
+    [ST_ADD_GROUP] = IOT_OP_ADD_THING_TO_THING_GROUP,
+};
+enum { N_STEP_KINDS = sizeof step_op / sizeof step_op[0] };
 
 /* ---- work and journal records ---- */
 
@@ -235,7 +208,7 @@ struct eng {
     int phase;
     step plan[MAX_STEPS];
     int n_steps;
-    rate *rates[N_OPS];
+    rate *rates[IOT_OP_COUNT]; /* the operations of step kinds; others NULL */
     long long job_id;
     journal *j;
 
@@ -412,23 +385,9 @@ typedef struct {
     int already; /* the step found its work already done */
 } step_out;
 
-static op_id op_of(step_kind k)
+static iot_op op_of(step_kind k)
 {
-    switch (k) {
-    case ST_REGISTER:
-        return OP_REGISTER;
-    case ST_ACTIVATE:
-        return OP_UPDATE;
-    case ST_CREATE_THING:
-        return OP_CREATE_THING;
-    case ST_ATTACH_PRINCIPAL:
-        return OP_ATTACH_PRINCIPAL;
-    case ST_ATTACH_POLICY:
-        return OP_ATTACH_POLICY;
-    case ST_ADD_GROUP:
-        return OP_ADD_GROUP;
-    }
-    return OP_READ;
+    return step_op[k];
 }
 
 static iot_class do_step(worker *w, const work *it, const step *s, step_out *o,
@@ -530,14 +489,14 @@ static int run_step(worker *w, work *it, const step *s, step_out *o, int *attemp
                     char *why, size_t why_n)
 {
     eng *g = w->g;
-    op_id op = op_of(s->kind);
+    iot_op op = op_of(s->kind);
     int tries = 0, throttled = 0;
     for (;;) {
         if (rate_acquire(g->rates[op], &g->cancel))
             return -1;
         /* The intent, on disk before the call can reach AWS (journal.h). */
         buf a = BUF_INIT;
-        buf_printf(&a, "{\"intent\":\"%s\",", op_table[op].name);
+        buf_printf(&a, "{\"intent\":\"%s\",", iot_op_name(op));
         call_fields(g, it, s, &a);
         buf_printf(&a, ",\"attempt\":%d}", *attempts + 1);
         err ae;
@@ -561,7 +520,7 @@ static int run_step(worker *w, work *it, const step *s, step_out *o, int *attemp
         atomic_fetch_add(&g->calls, 1);
         int ok = c == IOT_OK || idempotent_done(s, &res);
 
-        buf_printf(&a, "{\"op\":\"%s\",", op_table[op].name);
+        buf_printf(&a, "{\"op\":\"%s\",", iot_op_name(op));
         call_fields(g, it, s, &a);
         buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res.status,
                    ok ? "ok" : iot_class_name(c));
@@ -792,11 +751,11 @@ static void build_plan(eng *g)
 /* items/s the quota table allows: min over ops of rate / calls per item */
 static double ceiling(eng *g)
 {
-    double calls[N_OPS] = {0};
+    double calls[IOT_OP_COUNT] = {0};
     for (int i = 0; i < g->n_steps; i++)
         calls[op_of(g->plan[i].kind)] += 1;
     double best = 0;
-    for (int op = 0; op < N_OPS; op++) {
+    for (int op = 0; op < IOT_OP_COUNT; op++) {
         if (!calls[op])
             continue;
         rate_stats st;
@@ -1272,12 +1231,13 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->n_workers = o->workers > 0 ? o->workers : c->workers > 0 ? c->workers : 32;
     g->dry_run = o->dry_run;
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
-    for (int op = 0; op < N_OPS; op++) {
-        double tps = op_table[op].tps;
+    for (int k = 0; k < N_STEP_KINDS; k++) {
+        iot_op op = step_op[k];
+        double tps = iot_op_get(op)->tps;
         for (size_t i = 0; i < c->n_rates; i++)
-            if (!strcmp(c->rates[i].op, op_table[op].name))
+            if (!strcmp(c->rates[i].op, iot_op_name(op)))
                 tps = c->rates[i].tps;
-        g->rates[op] = rate_new(op_table[op].name, tps);
+        g->rates[op] = rate_new(iot_op_name(op), tps);
     }
     q_init(&g->work_q, (size_t)g->n_workers * 4);
     q_init(&g->jnl_q, 0);
@@ -1302,7 +1262,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     *out = g->snap;
     double t0 = g->t_start;
     size_t this_run = g->done_this_run;
-    int used[N_OPS] = {0}; /* the operations of the plan (set once validated) */
+    int used[IOT_OP_COUNT] = {0}; /* the operations of the plan (set once validated) */
     for (int i = 0; i < g->n_steps; i++)
         used[op_of(g->plan[i].kind)] = 1;
     pthread_mutex_unlock(&g->mu);
@@ -1320,7 +1280,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     size_t left = out->total > finished ? out->total - finished : 0;
     out->eta = out->items_per_s > 0 ? (double)left / out->items_per_s : -1;
     out->n_ops = 0;
-    for (int op = 0; op < N_OPS && out->n_ops < ENG_MAX_OPS; op++) {
+    for (int op = 0; op < IOT_OP_COUNT && out->n_ops < ENG_MAX_OPS; op++) {
         if (used[op])
             rate_get_stats(g->rates[op], &out->ops[out->n_ops++]);
     }
@@ -1358,7 +1318,7 @@ void eng_free(eng *g)
         eng_wait(g);
     if (g->j)
         jnl_close(g->j);
-    for (int op = 0; op < N_OPS; op++)
+    for (int op = 0; op < IOT_OP_COUNT; op++)
         rate_free(g->rates[op]);
     /* work left in the queue after a cancel */
     for (work *w = q_take_all(&g->work_q, 0); w;) {

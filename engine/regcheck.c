@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "base/xalloc.h"
-#include "engine/engine.h"
 #include "engine/rate.h"
 #include "iot/client.h"
+#include "iot/op.h"
 #include "parsers/item.h"
 
 #define MAX_ATTEMPTS 5
@@ -138,8 +138,8 @@ int rc_start(regcheck **out, const rc_opts *o, const char *const *fps, const siz
         rc_free(r);
         return -1;
     }
-    double tps = o->tps > 0 ? o->tps : eng_default_tps("DescribeCertificate");
-    r->pace = rate_new("DescribeCertificate", tps > 0 ? tps : 10);
+    double tps = o->tps > 0 ? o->tps : iot_op_get(IOT_OP_DESCRIBE_CERTIFICATE)->tps;
+    r->pace = rate_new(iot_op_name(IOT_OP_DESCRIBE_CERTIFICATE), tps > 0 ? tps : 10);
     r->fps = xcalloc(n ? n : 1, sizeof *r->fps);
     r->idx = xcalloc(n ? n : 1, sizeof *r->idx);
     for (size_t i = 0; i < n; i++) {
