@@ -17,6 +17,7 @@
 #include "base/b64.h" /* hex_encode */
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "engine/call.h"
 #include "engine/journal.h"
 #include "iot/client.h"
 #include "iot/op.h"
@@ -228,8 +229,7 @@ struct eng {
     atomic_ullong calls, retries, throttles;
     atomic_size_t counts[ENG_N_COUNTS];
     atomic_size_t done, failed, skipped;
-    atomic_int unreachable_run; /* transport failures in a row, all workers */
-    atomic_int unreachable;     /* the breaker tripped: the job stopped */
+    call_breaker *breaker; /* transport failures in a row, every worker */
 };
 
 static char *dup_or_null(const char *s)
@@ -247,6 +247,13 @@ static void set_message(eng *g, const char *fmt, ...)
     vsnprintf(g->snap.message, sizeof g->snap.message, fmt, ap);
     pthread_mutex_unlock(&g->mu);
     va_end(ap);
+}
+
+/* Stops the job: no new call, the feeder wakes up; items stay pending. */
+static void eng_stop(eng *g)
+{
+    atomic_store(&g->cancel, 1);
+    q_close(&g->work_q); /* a feeder blocked on a full queue wakes up */
 }
 
 static void set_state(eng *g, eng_state s)
@@ -357,27 +364,6 @@ typedef struct {
     unsigned int seed;
 } worker;
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-/* Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^n)]. */
-static void backoff(eng *g, unsigned int *seed, int attempt, long base_ms, long cap_ms)
-{
-    long ceil_ms = base_ms << (attempt < 16 ? attempt : 16);
-    if (ceil_ms > cap_ms || ceil_ms <= 0)
-        ceil_ms = cap_ms;
-    long ms = (long)(rand_r(seed) % (unsigned long)(ceil_ms + 1));
-    while (ms > 0 && !atomic_load(&g->cancel)) {
-        long k = ms > 50 ? 50 : ms;
-        sleep_ms(k);
-        ms -= k;
-    }
-}
-
 typedef struct {
     const char *cert_arn;
     char thing_arn[256];
@@ -484,112 +470,135 @@ static void call_fields(eng *g, const work *it, const step *s, buf *a)
     }
 }
 
-/* 1 ok, 0 failed (why filled), -1 cancelled. */
+/* One step's call, its hooks (call.h): the intent before each attempt, the
+ * answer and the counters after it. */
+typedef struct {
+    worker *w;
+    const work *it;
+    const step *s;
+    step_out *o;
+    iot_op op;
+    int attempts; /* the item's calls before this step */
+} step_call;
+
+static iot_class step_call_fn(void *ctx, iot_result *res)
+{
+    step_call *sc = ctx;
+    return do_step(sc->w, sc->it, sc->s, sc->o, res);
+}
+
+static int step_settled(void *ctx, const iot_result *res)
+{
+    step_call *sc = ctx;
+    return idempotent_done(sc->s, res);
+}
+
+/* The intent, on disk before the call can reach AWS (journal.h). */
+static int step_before(void *ctx, int attempt)
+{
+    step_call *sc = ctx;
+    eng *g = sc->w->g;
+    buf a = BUF_INIT;
+    buf_printf(&a, "{\"intent\":\"%s\",", iot_op_name(sc->op));
+    call_fields(g, sc->it, sc->s, &a);
+    buf_printf(&a, ",\"attempt\":%d}", sc->attempts + attempt + 1);
+    err ae;
+    err_clear(&ae);
+    int rc = jnl_audit(g->j, g->job_id, a.data, &ae);
+    buf_free(&a);
+    if (rc) {
+        /* no call without its audit line: the job stops, items pending */
+        char m[700];
+        set_message(g, "%s; the job stopped with its items pending",
+                    err_format(&ae, m, sizeof m));
+        eng_stop(g);
+        return -1;
+    }
+    return 0;
+}
+
+static void step_after(void *ctx, const iot_result *res, int done, call_next next)
+{
+    step_call *sc = ctx;
+    eng *g = sc->w->g;
+    atomic_fetch_add(&g->calls, 1);
+    if (res->cls == IOT_RETRY_THROTTLE) {
+        /* throttling is absorbed, not failed: the pacer slows down */
+        atomic_fetch_add(&g->throttles, 1);
+        atomic_fetch_add(&g->retries, 1);
+    } else if (next == CALL_NEXT_RETRY) {
+        atomic_fetch_add(&g->retries, 1);
+    }
+    buf a = BUF_INIT;
+    buf_printf(&a, "{\"op\":\"%s\",", iot_op_name(sc->op));
+    call_fields(g, sc->it, sc->s, &a);
+    buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res->status,
+               done ? "ok" : iot_class_name(res->cls));
+    if (res->code[0]) {
+        buf_puts(&a, ",\"code\":");
+        buf_json_str(&a, res->code);
+    }
+    if (!done && res->message[0]) {
+        buf_puts(&a, ",\"message\":");
+        buf_json_str(&a, res->message);
+    }
+    if (res->maybe_applied)
+        buf_puts(&a, ",\"maybe_applied\":true");
+    buf_putc(&a, '}');
+    audit(g, &a);
+}
+
+/* 1 ok, 0 failed (why filled), -1 stopped (cancelled, or the job stopped). */
 static int run_step(worker *w, work *it, const step *s, step_out *o, int *attempts,
                     char *why, size_t why_n)
 {
     eng *g = w->g;
-    iot_op op = op_of(s->kind);
-    int tries = 0, throttled = 0;
-    for (;;) {
-        if (rate_acquire(g->rates[op], &g->cancel))
-            return -1;
-        /* The intent, on disk before the call can reach AWS (journal.h). */
-        buf a = BUF_INIT;
-        buf_printf(&a, "{\"intent\":\"%s\",", iot_op_name(op));
-        call_fields(g, it, s, &a);
-        buf_printf(&a, ",\"attempt\":%d}", *attempts + 1);
-        err ae;
-        err_clear(&ae);
-        if (jnl_audit(g->j, g->job_id, a.data, &ae)) {
-            /* no call without its audit line: the job stops, items pending */
-            char m[700];
-            set_message(g, "%s; the job stopped with its items pending",
-                        err_format(&ae, m, sizeof m));
-            atomic_store(&g->cancel, 1);
-            q_close(&g->work_q);
-            buf_free(&a);
-            return -1;
-        }
-        buf_reset(&a);
-
-        iot_result res;
-        memset(&res, 0, sizeof res);
-        iot_class c = do_step(w, it, s, o, &res);
-        (*attempts)++;
-        atomic_fetch_add(&g->calls, 1);
-        int ok = c == IOT_OK || idempotent_done(s, &res);
-
-        buf_printf(&a, "{\"op\":\"%s\",", iot_op_name(op));
-        call_fields(g, it, s, &a);
-        buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res.status,
-                   ok ? "ok" : iot_class_name(c));
-        if (res.code[0]) {
-            buf_puts(&a, ",\"code\":");
-            buf_json_str(&a, res.code);
-        }
-        if (!ok && res.message[0]) {
-            buf_puts(&a, ",\"message\":");
-            buf_json_str(&a, res.message);
-        }
-        if (res.maybe_applied)
-            buf_puts(&a, ",\"maybe_applied\":true");
-        buf_putc(&a, '}');
-        audit(g, &a);
-
-        if (c == IOT_RETRY_TRANSPORT) {
-            /* An endpoint that stopped answering: rather than every item
-             * grinding through its retries and failing, stop the job with
-             * the items pending, resumable once the endpoint is back. */
-            if (atomic_fetch_add(&g->unreachable_run, 1) + 1 >= 3 * g->n_workers + 20 &&
-                !atomic_exchange(&g->unreachable, 1)) {
-                char raw[IOT_MSG_MAX + 200];
-                iot_result_format(&res, raw, sizeof raw);
-                set_message(g,
-                            "the endpoint stopped answering (%s); the job stopped with "
-                            "its items pending: run the same command again to resume",
-                            raw);
-                atomic_store(&g->cancel, 1);
-                q_close(&g->work_q);
-            }
-        } else if (c != IOT_CANCELLED) {
-            atomic_store(&g->unreachable_run, 0);
-        }
-        if (ok) {
-            rate_ok(g->rates[op]);
-            o->already = c != IOT_OK;
-            return 1;
-        }
-        switch (c) {
-        case IOT_CANCELLED:
-            return -1;
-        case IOT_RETRY_THROTTLE:
-            rate_throttled(g->rates[op]);
-            atomic_fetch_add(&g->throttles, 1);
-            atomic_fetch_add(&g->retries, 1);
-            /* throttling is absorbed, not failed: the pacer slows down */
-            if (++throttled > 200) {
-                explain(it, s, &res, why, why_n);
-                return 0;
-            }
-            backoff(g, &w->seed, throttled < 4 ? throttled : 4, 50, 2000);
-            continue;
-        case IOT_RETRY_SERVER:
-        case IOT_RETRY_TRANSPORT:
-            if (++tries >= g->max_attempts) {
-                char raw[IOT_MSG_MAX + 200];
-                iot_result_format(&res, raw, sizeof raw);
-                snprintf(why, why_n, "gave up after %d attempts: %s", tries, raw);
-                return 0;
-            }
-            atomic_fetch_add(&g->retries, 1);
-            backoff(g, &w->seed, tries, 100, 5000);
-            continue;
-        default:
-            explain(it, s, &res, why, why_n);
-            return 0;
-        }
+    step_call sc = {w, it, s, o, op_of(s->kind), *attempts};
+    call_spec sp = {
+        .pace = g->rates[sc.op],
+        .cancel = &g->cancel,
+        .max_attempts = g->max_attempts,
+        .seed = &w->seed,
+        .breaker = g->breaker,
+        .settled = step_settled,
+        .before = step_before,
+        .after = step_after,
+        .hook_ctx = &sc,
+    };
+    call_report rep;
+    iot_result res;
+    call_outcome oc = call_run(&rep, &sp, step_call_fn, &sc, &res);
+    *attempts += rep.attempts;
+    switch (oc) {
+    case CALL_DONE:
+        o->already = rep.cls != IOT_OK;
+        return 1;
+    case CALL_UNREACHABLE: {
+        /* An endpoint that stopped answering: rather than every item
+         * grinding through its retries and failing, stop the job with the
+         * items pending, resumable once the endpoint is back. */
+        char raw[IOT_MSG_MAX + 200];
+        iot_result_format(&res, raw, sizeof raw);
+        set_message(g,
+                    "the endpoint stopped answering (%s); the job stopped with its "
+                    "items pending: run the same command again to resume",
+                    raw);
+        eng_stop(g);
+        return -1;
     }
+    case CALL_CANCELLED:
+        return -1;
+    case CALL_FAILED:
+        break;
+    }
+    if (rep.gave_up && rep.cls != IOT_RETRY_THROTTLE) {
+        char raw[IOT_MSG_MAX + 200];
+        iot_result_format(&res, raw, sizeof raw);
+        snprintf(why, why_n, "gave up after %d attempts: %s", rep.failures, raw);
+    } else {
+        explain(it, s, &res, why, why_n);
+    }
+    return 0;
 }
 
 static eng_count count_of(step_kind k)
@@ -826,7 +835,7 @@ static void learn_account(eng *g, const char *arn)
     }
 }
 
-/* A read with retries for throttling and transient errors. */
+/* A pre-flight read: one name, one out struct, through call_run (not paced). */
 typedef iot_class (*read_fn)(iot_client *c, const char *name, void *out, iot_result *res);
 
 static iot_class read_policy(iot_client *c, const char *n, void *out, iot_result *r)
@@ -846,18 +855,32 @@ static iot_class read_cert(iot_client *c, const char *n, void *out, iot_result *
     return iot_describe_certificate(c, n, 0, out, r);
 }
 
+typedef struct {
+    iot_client *c;
+    read_fn fn;
+    const char *name;
+    void *out;
+} read_call;
+
+static iot_class read_call_fn(void *ctx, iot_result *res)
+{
+    read_call *rc = ctx;
+    return rc->fn(rc->c, rc->name, rc->out, res);
+}
+
 static iot_class read_retry(eng *g, iot_client *c, read_fn fn, const char *name,
                             void *out, iot_result *res)
 {
     unsigned int seed = (unsigned int)time(NULL);
-    for (int attempt = 0;; attempt++) {
-        memset(res, 0, sizeof *res);
-        iot_class cls = fn(c, name, out, res);
-        if (!iot_class_retryable(cls) || attempt >= g->max_attempts ||
-            atomic_load(&g->cancel))
-            return cls;
-        backoff(g, &seed, attempt, 100, 3000);
-    }
+    read_call rc = {c, fn, name, out};
+    call_spec sp = {
+        .cancel = &g->cancel,
+        .max_attempts = g->max_attempts,
+        .seed = &seed,
+    };
+    call_report rep;
+    call_run(&rep, &sp, read_call_fn, &rc, res);
+    return rep.cls;
 }
 
 /* 0 ok; -1 rejected (message set). */
@@ -1161,7 +1184,7 @@ static void *engine_main(void *arg)
     pthread_join(g->journal_tid, NULL);
 
     jnl_job_status js;
-    if (atomic_load(&g->unreachable)) {
+    if (call_breaker_tripped(g->breaker)) {
         final = ENG_ERROR;
         js = JOB_RUNNING; /* interrupted: resumable */
     } else if (atomic_load(&g->cancel)) {
@@ -1239,6 +1262,7 @@ int eng_start(eng **out, const eng_opts *o, err *e)
                 tps = c->rates[i].tps;
         g->rates[op] = rate_new(iot_op_name(op), tps);
     }
+    g->breaker = call_breaker_new(3 * g->n_workers + 20);
     q_init(&g->work_q, (size_t)g->n_workers * 4);
     q_init(&g->jnl_q, 0);
     pthread_mutex_init(&g->mu, NULL);
@@ -1288,8 +1312,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
 
 void eng_cancel(eng *g)
 {
-    atomic_store(&g->cancel, 1);
-    q_close(&g->work_q); /* a feeder blocked on a full queue wakes up */
+    eng_stop(g);
 }
 
 eng_state eng_wait(eng *g)
@@ -1331,6 +1354,7 @@ void eng_free(eng *g)
         jrec_free(r);
         r = next;
     }
+    call_breaker_free(g->breaker);
     q_destroy(&g->work_q);
     q_destroy(&g->jnl_q);
     pthread_mutex_destroy(&g->mu);
