@@ -57,15 +57,8 @@ static void put_cell(buf *b, const char *s)
 
 static const char *shown_fingerprint(const item *it, char *tmp, size_t n)
 {
-    if (it->is_device && it->given_fingerprint) {
-        size_t i = 0;
-        for (; it->given_fingerprint[i] && i + 1 < n; i++) {
-            char c = it->given_fingerprint[i];
-            tmp[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-        }
-        tmp[i] = '\0';
-        return tmp;
-    }
+    if (it->is_device && it->given_fingerprint)
+        return item_fp_key(tmp, n, it->given_fingerprint);
     return it->fingerprint;
 }
 

@@ -42,12 +42,7 @@ void pv_row_of(pv_row *out, const item *it, int has_thing_type)
     const char *fp = it->fingerprint;
     if (it->is_device && it->given_fingerprint)
         fp = it->given_fingerprint;
-    size_t k = 0;
-    for (; fp && fp[k] && k < 64; k++) {
-        char c = fp[k];
-        out->fp[k] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-    }
-    out->fp[k] = '\0';
+    item_fp_key(out->fp, sizeof out->fp, fp);
     out->verdict = it->verdict;
     out->message = xstrdup(it->message);
     int typed = has_thing_type || (it->device_type && it->device_type[0]);

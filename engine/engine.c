@@ -1,12 +1,26 @@
-/* The engine (see engine.h). Threads: the engine thread (validation,
- * pre-flight, feeding the work queue from pass 2), N workers (each with its
- * own iot_client), and the journal thread (SQLite and the audit log). */
+/* The job's life cycle (see engine.h): the engine thread (validation,
+ * pre-flight, the journal's job, feeding the work queue from pass 2, the end
+ * of the job), the public API (start, snapshot, events, cancel, wait, free)
+ * and the progress the other threads report into.
+ *
+ * The parts, one job each (eng_impl.h holds struct eng):
+ *   plan.c      the steps of an item per phase; the quota ceiling
+ *   preflight.c what the account must have before anything is sent
+ *   queue.c     the bounded work queue and the journal queue
+ *   worker.c    a worker thread: an item's steps in order, recorded
+ *   step.c      one step: its call, audit lines, idempotent outcomes
+ *   call.c      one call with its retries: the retry policy
+ *   jwriter.c   the journal thread: records and answers, in transactions
+ *
+ * Threading: engine_main runs on the engine thread; eng_snapshot_get,
+ * eng_events and eng_cancel on any thread; progress under g->mu or atomics.
+ * Ownership: struct eng owns its configuration copies, the plan, the pacers,
+ * the journal and the queues' leftovers; eng_free releases them all. */
 #include "engine/engine.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,56 +28,24 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/b64.h"
+#include "base/b64.h" /* hex_encode */
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "engine/eng_impl.h"
 #include "engine/journal.h"
+#include "engine/jwriter.h"
+#include "engine/plan.h"
+#include "engine/preflight.h"
+#include "engine/worker.h"
 #include "iot/client.h"
+#include "iot/op.h"
+#include "parsers/cert.h"
 #include "parsers/scan.h"
 
-/* ---- operations and their default quotas (DESIGN.md §6) ---- */
-
-typedef enum {
-    OP_REGISTER,
-    OP_UPDATE,
-    OP_CREATE_THING,
-    OP_ATTACH_PRINCIPAL,
-    OP_ATTACH_POLICY,
-    OP_ADD_GROUP,
-    OP_READ, /* pre-flight reads: GetPolicy, Describe* (not paced) */
-    N_OPS,
-} op_id;
-
-static const struct {
-    const char *name;
-    double tps;
-} op_table[] = {
-    [OP_REGISTER] = {"RegisterCertificateWithoutCA", 10},
-    [OP_UPDATE] = {"UpdateCertificate", 10},
-    [OP_CREATE_THING] = {"CreateThing", 100},
-    [OP_ATTACH_PRINCIPAL] = {"AttachThingPrincipal", 100},
-    [OP_ATTACH_POLICY] = {"AttachPolicy", 15},
-    [OP_ADD_GROUP] = {"AddThingToThingGroup", 100},
-    [OP_READ] = {"Describe", 0},
-};
-
-static const struct {
-    const char *name;
-    double tps;
-} other_defaults[] = {
-    {"DescribeCertificate", 10}, {"DescribeThing", 350}, {"DescribeThingType", 100},
-    {"DescribeThingGroup", 100}, {"GetPolicy", 10},      {"ListCertificates", 10},
-};
-
+/* The default starting rate of an operation: the operation table's quota. */
 double eng_default_tps(const char *op)
 {
-    for (size_t i = 0; i < N_OPS; i++)
-        if (!strcmp(op_table[i].name, op))
-            return op_table[i].tps;
-    for (size_t i = 0; i < sizeof other_defaults / sizeof other_defaults[0]; i++)
-        if (!strcmp(other_defaults[i].name, op))
-            return other_defaults[i].tps;
-    return 0;
+    return iot_op_default_tps(op);
 }
 
 const char *eng_state_name(eng_state s)
@@ -73,199 +55,9 @@ const char *eng_state_name(eng_state s)
     return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "?";
 }
 
-/* ---- the plan of one item ---- */
+/* ---- progress, written by every thread ---- */
 
-typedef enum {
-    ST_REGISTER,
-    ST_ACTIVATE,
-    ST_CREATE_THING,
-    ST_ATTACH_PRINCIPAL,
-    ST_ATTACH_POLICY,
-    ST_ADD_GROUP,
-} step_kind;
-
-typedef struct {
-    step_kind kind;
-    int arg; /* policy or group index */
-} step;
-
-enum { MAX_STEPS = 64 };
-
-/* ---- work and journal records ---- */
-
-typedef struct work {
-    struct work *next;
-    size_t idx;
-    int start;    /* first step to do */
-    int attempts; /* attempts already recorded */
-    char *name;   /* thing name / deviceId */
-    char fp[65];
-    char *pem; /* Phase 1 */
-    char *device_type;
-    item_attr *attrs;
-    size_t n_attrs;
-} work;
-
-typedef enum { JR_ADD, JR_UPDATE, JR_AUDIT } jrec_kind;
-
-typedef struct jrec {
-    struct jrec *next;
-    jrec_kind kind;
-    size_t idx;
-    int step;
-    jnl_status st;
-    int attempts;
-    char *text;      /* error (ADD/UPDATE) or audit JSON */
-    char *key;       /* ADD */
-    char fp[65];     /* ADD */
-    char *cert_arn;  /* UPDATE */
-    char *thing_arn; /* UPDATE */
-} jrec;
-
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_cond_t room;
-    void *head, **tail; /* a singly linked list through `next` at offset 0 */
-    size_t n, max;
-    int closed;
-} queue;
-
-static void q_init(queue *q, size_t max)
-{
-    memset(q, 0, sizeof *q);
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
-    pthread_cond_init(&q->room, NULL);
-    q->tail = &q->head;
-    q->max = max;
-}
-
-static void q_destroy(queue *q)
-{
-    pthread_cond_destroy(&q->room);
-    pthread_cond_destroy(&q->cv);
-    pthread_mutex_destroy(&q->mu);
-}
-
-/* Appends (blocks while full, unless max == 0). */
-static void q_push(queue *q, void *node)
-{
-    *(void **)node = NULL;
-    pthread_mutex_lock(&q->mu);
-    while (q->max && q->n >= q->max && !q->closed)
-        pthread_cond_wait(&q->room, &q->mu);
-    *q->tail = node;
-    q->tail = (void **)node;
-    q->n++;
-    pthread_cond_signal(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-}
-
-/* One node, or NULL once closed and empty. */
-static void *q_pop(queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    while (!q->head && !q->closed)
-        pthread_cond_wait(&q->cv, &q->mu);
-    void *node = q->head;
-    if (node) {
-        q->head = *(void **)node;
-        if (!q->head)
-            q->tail = &q->head;
-        q->n--;
-        pthread_cond_signal(&q->room);
-    }
-    pthread_mutex_unlock(&q->mu);
-    return node;
-}
-
-/* Everything queued (a list), waiting up to ms for the first node. */
-static void *q_take_all(queue *q, int ms)
-{
-    pthread_mutex_lock(&q->mu);
-    if (!q->head && !q->closed) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
-    }
-    void *list = q->head;
-    q->head = NULL;
-    q->tail = &q->head;
-    q->n = 0;
-    pthread_cond_broadcast(&q->room);
-    pthread_mutex_unlock(&q->mu);
-    return list;
-}
-
-static void q_close(queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    q->closed = 1;
-    pthread_cond_broadcast(&q->cv);
-    pthread_cond_broadcast(&q->room);
-    pthread_mutex_unlock(&q->mu);
-}
-
-static int q_closed_and_empty(queue *q)
-{
-    pthread_mutex_lock(&q->mu);
-    int r = q->closed && !q->head;
-    pthread_mutex_unlock(&q->mu);
-    return r;
-}
-
-/* ---- the engine ---- */
-
-enum { MAX_EVENTS = 256 };
-
-struct eng {
-    /* configuration (owned copies) */
-    char *file, *state_dir, *registry;
-    iot_target target; /* endpoint, region (never NULL), credentials */
-    jobcfg cfg;
-    int n_workers, dry_run, max_attempts;
-    char account[32];
-
-    /* derived */
-    int phase;
-    step plan[MAX_STEPS];
-    int n_steps;
-    rate *rates[N_OPS];
-    long long job_id;
-    journal *j;
-
-    /* threads */
-    pthread_t main_tid, journal_tid;
-    pthread_t *worker_tids;
-    queue work_q, jnl_q;
-    atomic_int cancel;
-
-    /* progress */
-    pthread_mutex_t mu; /* everything below */
-    eng_snapshot snap;
-    double t_start;
-    size_t done_this_run;
-    eng_event events[MAX_EVENTS];
-    size_t n_events;
-    atomic_ullong calls, retries, throttles;
-    atomic_size_t counts[ENG_N_COUNTS];
-    atomic_size_t done, failed, skipped;
-    atomic_int unreachable_run; /* transport failures in a row, all workers */
-    atomic_int unreachable;     /* the breaker tripped: the job stopped */
-};
-
-static char *dup_or_null(const char *s)
-{
-    return s && *s ? xstrdup(s) : NULL;
-}
-
-static void set_message(eng *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_message(eng *g, const char *fmt, ...)
+void eng_set_message(eng *g, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -275,6 +67,13 @@ static void set_message(eng *g, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Stops the job: no new call, the feeder wakes up; items stay pending. */
+void eng_stop(eng *g)
+{
+    atomic_store(&g->cancel, 1);
+    queue_close(&g->work_q); /* a feeder blocked on a full queue wakes up */
+}
+
 static void set_state(eng *g, eng_state s)
 {
     pthread_mutex_lock(&g->mu);
@@ -282,11 +81,11 @@ static void set_state(eng *g, eng_state s)
     pthread_mutex_unlock(&g->mu);
 }
 
-static void add_event(eng *g, size_t idx, const char *key, const char *text)
+void eng_add_event(eng *g, size_t idx, const char *key, const char *text)
 {
     pthread_mutex_lock(&g->mu);
-    if (g->n_events == MAX_EVENTS) { /* drop the oldest */
-        memmove(g->events, g->events + 1, (MAX_EVENTS - 1) * sizeof g->events[0]);
+    if (g->n_events == ENG_MAX_EVENTS) { /* drop the oldest */
+        memmove(g->events, g->events + 1, (ENG_MAX_EVENTS - 1) * sizeof g->events[0]);
         g->n_events--;
     }
     eng_event *ev = &g->events[g->n_events++];
@@ -296,440 +95,6 @@ static void add_event(eng *g, size_t idx, const char *key, const char *text)
     snprintf(g->snap.message, sizeof g->snap.message, "item %zu %s: %s", idx,
              key ? key : "", text);
     pthread_mutex_unlock(&g->mu);
-}
-
-static void jpush(eng *g, jrec *r)
-{
-    q_push(&g->jnl_q, r);
-}
-
-static void audit(eng *g, buf *b)
-{
-    jrec *r = xcalloc(1, sizeof *r);
-    r->kind = JR_AUDIT;
-    r->text = buf_take(b, NULL);
-    jpush(g, r);
-}
-
-static void record(eng *g, size_t idx, int step_done, jnl_status st, int attempts,
-                   const char *error, const char *cert_arn, const char *thing_arn)
-{
-    jrec *r = xcalloc(1, sizeof *r);
-    r->kind = JR_UPDATE;
-    r->idx = idx;
-    r->step = step_done;
-    r->st = st;
-    r->attempts = attempts;
-    r->text = dup_or_null(error);
-    r->cert_arn = dup_or_null(cert_arn);
-    r->thing_arn = dup_or_null(thing_arn);
-    jpush(g, r);
-}
-
-static void jrec_free(jrec *r)
-{
-    free(r->text);
-    free(r->key);
-    free(r->cert_arn);
-    free(r->thing_arn);
-    free(r);
-}
-
-static void *journal_main(void *arg)
-{
-    eng *g = arg;
-    err e;
-    err_clear(&e);
-    for (;;) {
-        int closed = q_closed_and_empty(&g->jnl_q);
-        jrec *list = q_take_all(&g->jnl_q, 100);
-        if (!list) {
-            if (closed)
-                break;
-            continue;
-        }
-        jnl_begin(g->j, &e);
-        while (list) {
-            jrec *r = list;
-            list = r->next;
-            switch (r->kind) {
-            case JR_ADD:
-                jnl_item_add(g->j, g->job_id, r->idx, r->key, r->fp, r->st, r->text, &e);
-                break;
-            case JR_UPDATE:
-                jnl_item_update(g->j, g->job_id, r->idx, r->step, r->st, r->attempts,
-                                r->text, r->cert_arn, r->thing_arn, &e);
-                break;
-            case JR_AUDIT:
-                jnl_audit(g->j, g->job_id, r->text, &e);
-                break;
-            }
-            jrec_free(r);
-        }
-        if (jnl_commit(g->j, &e) || err_is_set(&e)) {
-            char m[700];
-            set_message(g, "journal: %s", err_format(&e, m, sizeof m));
-            err_clear(&e);
-        }
-    }
-    return NULL;
-}
-
-/* ---- calls with pacing, retries and idempotency ---- */
-
-typedef struct {
-    eng *g;
-    iot_client *c;
-    unsigned int seed;
-} worker;
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-/* Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^n)]. */
-static void backoff(eng *g, unsigned int *seed, int attempt, long base_ms, long cap_ms)
-{
-    long ceil_ms = base_ms << (attempt < 16 ? attempt : 16);
-    if (ceil_ms > cap_ms || ceil_ms <= 0)
-        ceil_ms = cap_ms;
-    long ms = (long)(rand_r(seed) % (unsigned long)(ceil_ms + 1));
-    while (ms > 0 && !atomic_load(&g->cancel)) {
-        long k = ms > 50 ? 50 : ms;
-        sleep_ms(k);
-        ms -= k;
-    }
-}
-
-typedef struct {
-    const char *cert_arn;
-    char thing_arn[256];
-    char registered_arn[256];
-    int already; /* the step found its work already done */
-} step_out;
-
-static op_id op_of(step_kind k)
-{
-    switch (k) {
-    case ST_REGISTER:
-        return OP_REGISTER;
-    case ST_ACTIVATE:
-        return OP_UPDATE;
-    case ST_CREATE_THING:
-        return OP_CREATE_THING;
-    case ST_ATTACH_PRINCIPAL:
-        return OP_ATTACH_PRINCIPAL;
-    case ST_ATTACH_POLICY:
-        return OP_ATTACH_POLICY;
-    case ST_ADD_GROUP:
-        return OP_ADD_GROUP;
-    }
-    return OP_READ;
-}
-
-static iot_class do_step(worker *w, const work *it, const step *s, step_out *o,
-                         iot_result *res)
-{
-    eng *g = w->g;
-    switch (s->kind) {
-    case ST_REGISTER: {
-        iot_cert_ref ref = {0};
-        iot_class c = iot_register_certificate(
-            w->c, it->pem, g->cfg.cert_active ? "ACTIVE" : "INACTIVE", &ref, res);
-        if (c == IOT_OK && ref.certificate_arn)
-            snprintf(o->registered_arn, sizeof o->registered_arn, "%s",
-                     ref.certificate_arn);
-        iot_cert_ref_free(&ref);
-        return c;
-    }
-    case ST_ACTIVATE:
-        return iot_update_certificate(w->c, it->fp, "ACTIVE", res);
-    case ST_CREATE_THING: {
-        iot_attr attrs[64];
-        size_t n = it->n_attrs < 64 ? it->n_attrs : 64;
-        for (size_t i = 0; i < n; i++) {
-            attrs[i].name = it->attrs[i].name;
-            attrs[i].value = it->attrs[i].value;
-        }
-        iot_create_thing_req req = {
-            .thing_name = it->name,
-            .thing_type = it->device_type ? it->device_type : g->cfg.thing_type,
-            .attrs = attrs,
-            .n_attrs = n,
-        };
-        iot_thing_ref ref = {0};
-        iot_class c = iot_create_thing(w->c, &req, &ref, res);
-        if (c == IOT_OK && ref.thing_arn)
-            snprintf(o->thing_arn, sizeof o->thing_arn, "%s", ref.thing_arn);
-        iot_thing_ref_free(&ref);
-        return c;
-    }
-    case ST_ATTACH_PRINCIPAL:
-        return iot_attach_thing_principal(w->c, it->name, o->cert_arn, res);
-    case ST_ATTACH_POLICY:
-        return iot_attach_policy(w->c, g->cfg.policies[s->arg], o->cert_arn, res);
-    case ST_ADD_GROUP:
-        return iot_add_thing_to_thing_group(w->c, g->cfg.thing_groups[s->arg], it->name,
-                                            res);
-    }
-    return IOT_TERMINAL;
-}
-
-/* A terminal answer that means the step's work is already there. */
-static int idempotent_done(const step *s, const iot_result *res)
-{
-    if (s->kind == ST_REGISTER && res->status == 409 &&
-        !strcmp(res->code, "ResourceAlreadyExistsException"))
-        return 1;
-    return 0;
-}
-
-/* Why a step failed, in the operator's words. */
-static void explain(const work *it, const step *s, const iot_result *res, char *out,
-                    size_t n)
-{
-    char raw[IOT_MSG_MAX + 200];
-    iot_result_format(res, raw, sizeof raw);
-    if (s->kind == ST_ACTIVATE && res->status == 404)
-        snprintf(out, n,
-                 "certificate %.16s... is not registered in this account (run Phase 1 "
-                 "first): %s",
-                 it->fp, raw);
-    else if (s->kind == ST_ACTIVATE && !strcmp(res->code, "CertificateStateException"))
-        snprintf(out, n,
-                 "certificate cannot be activated (REVOKED or in transfer); it is "
-                 "never re-activated: %s",
-                 raw);
-    else if (s->kind == ST_CREATE_THING && res->status == 409)
-        snprintf(out, n,
-                 "a thing named %s already exists with a different type or "
-                 "attributes; not overwritten: %s",
-                 it->name, raw);
-    else
-        snprintf(out, n, "%s", raw);
-}
-
-/* "item":..,"target":..[,"with":..] of a call's audit line. */
-static void call_fields(eng *g, const work *it, const step *s, buf *a)
-{
-    buf_printf(a, "\"item\":%zu,\"target\":", it->idx);
-    buf_json_str(a, s->kind == ST_REGISTER || s->kind == ST_ACTIVATE ? it->fp : it->name);
-    if (s->kind == ST_ATTACH_POLICY || s->kind == ST_ADD_GROUP) {
-        buf_puts(a, ",\"with\":");
-        buf_json_str(a, s->kind == ST_ATTACH_POLICY ? g->cfg.policies[s->arg]
-                                                    : g->cfg.thing_groups[s->arg]);
-    }
-}
-
-/* 1 ok, 0 failed (why filled), -1 cancelled. */
-static int run_step(worker *w, work *it, const step *s, step_out *o, int *attempts,
-                    char *why, size_t why_n)
-{
-    eng *g = w->g;
-    op_id op = op_of(s->kind);
-    int tries = 0, throttled = 0;
-    for (;;) {
-        if (rate_acquire(g->rates[op], &g->cancel))
-            return -1;
-        /* The intent, on disk before the call can reach AWS (journal.h). */
-        buf a = BUF_INIT;
-        buf_printf(&a, "{\"intent\":\"%s\",", op_table[op].name);
-        call_fields(g, it, s, &a);
-        buf_printf(&a, ",\"attempt\":%d}", *attempts + 1);
-        err ae;
-        err_clear(&ae);
-        if (jnl_audit(g->j, g->job_id, a.data, &ae)) {
-            /* no call without its audit line: the job stops, items pending */
-            char m[700];
-            set_message(g, "%s; the job stopped with its items pending",
-                        err_format(&ae, m, sizeof m));
-            atomic_store(&g->cancel, 1);
-            q_close(&g->work_q);
-            buf_free(&a);
-            return -1;
-        }
-        buf_reset(&a);
-
-        iot_result res;
-        memset(&res, 0, sizeof res);
-        iot_class c = do_step(w, it, s, o, &res);
-        (*attempts)++;
-        atomic_fetch_add(&g->calls, 1);
-        int ok = c == IOT_OK || idempotent_done(s, &res);
-
-        buf_printf(&a, "{\"op\":\"%s\",", op_table[op].name);
-        call_fields(g, it, s, &a);
-        buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res.status,
-                   ok ? "ok" : iot_class_name(c));
-        if (res.code[0]) {
-            buf_puts(&a, ",\"code\":");
-            buf_json_str(&a, res.code);
-        }
-        if (!ok && res.message[0]) {
-            buf_puts(&a, ",\"message\":");
-            buf_json_str(&a, res.message);
-        }
-        if (res.maybe_applied)
-            buf_puts(&a, ",\"maybe_applied\":true");
-        buf_putc(&a, '}');
-        audit(g, &a);
-
-        if (c == IOT_RETRY_TRANSPORT) {
-            /* An endpoint that stopped answering: rather than every item
-             * grinding through its retries and failing, stop the job with
-             * the items pending, resumable once the endpoint is back. */
-            if (atomic_fetch_add(&g->unreachable_run, 1) + 1 >= 3 * g->n_workers + 20 &&
-                !atomic_exchange(&g->unreachable, 1)) {
-                char raw[IOT_MSG_MAX + 200];
-                iot_result_format(&res, raw, sizeof raw);
-                set_message(g,
-                            "the endpoint stopped answering (%s); the job stopped with "
-                            "its items pending: run the same command again to resume",
-                            raw);
-                atomic_store(&g->cancel, 1);
-                q_close(&g->work_q);
-            }
-        } else if (c != IOT_CANCELLED) {
-            atomic_store(&g->unreachable_run, 0);
-        }
-        if (ok) {
-            rate_ok(g->rates[op]);
-            o->already = c != IOT_OK;
-            return 1;
-        }
-        switch (c) {
-        case IOT_CANCELLED:
-            return -1;
-        case IOT_RETRY_THROTTLE:
-            rate_throttled(g->rates[op]);
-            atomic_fetch_add(&g->throttles, 1);
-            atomic_fetch_add(&g->retries, 1);
-            /* throttling is absorbed, not failed: the pacer slows down */
-            if (++throttled > 200) {
-                explain(it, s, &res, why, why_n);
-                return 0;
-            }
-            backoff(g, &w->seed, throttled < 4 ? throttled : 4, 50, 2000);
-            continue;
-        case IOT_RETRY_SERVER:
-        case IOT_RETRY_TRANSPORT:
-            if (++tries >= g->max_attempts) {
-                char raw[IOT_MSG_MAX + 200];
-                iot_result_format(&res, raw, sizeof raw);
-                snprintf(why, why_n, "gave up after %d attempts: %s", tries, raw);
-                return 0;
-            }
-            atomic_fetch_add(&g->retries, 1);
-            backoff(g, &w->seed, tries, 100, 5000);
-            continue;
-        default:
-            explain(it, s, &res, why, why_n);
-            return 0;
-        }
-    }
-}
-
-static eng_count count_of(step_kind k)
-{
-    switch (k) {
-    case ST_REGISTER:
-        return ENG_REGISTERED;
-    case ST_ACTIVATE:
-        return ENG_ACTIVATED;
-    case ST_CREATE_THING:
-        return ENG_THINGS;
-    case ST_ATTACH_PRINCIPAL:
-        return ENG_PRINCIPALS;
-    case ST_ATTACH_POLICY:
-        return ENG_POLICIES;
-    case ST_ADD_GROUP:
-        return ENG_GROUPS;
-    }
-    return ENG_REGISTERED;
-}
-
-static void work_free(work *it)
-{
-    free(it->name);
-    free(it->pem);
-    free(it->device_type);
-    for (size_t i = 0; i < it->n_attrs; i++) {
-        free(it->attrs[i].name);
-        free(it->attrs[i].value);
-    }
-    free(it->attrs);
-    free(it);
-}
-
-static void process(worker *w, work *it)
-{
-    eng *g = w->g;
-    char cert_arn[256];
-    snprintf(cert_arn, sizeof cert_arn, "arn:aws:iot:%s:%s:cert/%s", g->target.region,
-             g->account, it->fp);
-    step_out o = {.cert_arn = cert_arn};
-    int attempts = it->attempts;
-    char why[512];
-    for (int i = it->start; i < g->n_steps; i++) {
-        const step *s = &g->plan[i];
-        int r = run_step(w, it, s, &o, &attempts, why, sizeof why);
-        if (r < 0) /* cancelled: the item stays pending at step i */
-            return;
-        if (r == 0) {
-            record(g, it->idx, i, JNL_FAILED, attempts, why, NULL, NULL);
-            atomic_fetch_add(&g->failed, 1);
-            add_event(g, it->idx, it->name, why);
-            buf a = BUF_INIT;
-            buf_printf(&a, "{\"outcome\":\"failed\",\"item\":%zu,\"key\":", it->idx);
-            buf_json_str(&a, it->name ? it->name : "");
-            buf_puts(&a, ",\"reason\":");
-            buf_json_str(&a, why);
-            buf_putc(&a, '}');
-            audit(g, &a);
-            return;
-        }
-        if (s->kind == ST_REGISTER && o.registered_arn[0]) {
-            snprintf(cert_arn, sizeof cert_arn, "%s", o.registered_arn);
-            o.cert_arn = cert_arn;
-        }
-        atomic_fetch_add(&g->counts[count_of(s->kind)], 1);
-        int last = i + 1 == g->n_steps;
-        record(g, it->idx, i + 1, last ? JNL_DONE : JNL_PENDING, attempts, NULL,
-               s->kind == ST_REGISTER ? cert_arn : NULL,
-               o.thing_arn[0] && s->kind == ST_CREATE_THING ? o.thing_arn : NULL);
-    }
-    atomic_fetch_add(&g->done, 1);
-    pthread_mutex_lock(&g->mu);
-    g->done_this_run++;
-    pthread_mutex_unlock(&g->mu);
-    buf a = BUF_INIT;
-    buf_printf(&a, "{\"outcome\":\"done\",\"item\":%zu,\"key\":", it->idx);
-    buf_json_str(&a, it->name ? it->name : "");
-    buf_puts(&a, ",\"certificate\":");
-    buf_json_str(&a, cert_arn);
-    buf_putc(&a, '}');
-    audit(g, &a);
-}
-
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    eng *g = w->g;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals belong to the UI thread */
-    for (;;) {
-        work *it = q_pop(&g->work_q);
-        if (!it)
-            break;
-        if (!atomic_load(&g->cancel))
-            process(w, it);
-        work_free(it);
-    }
-    return NULL;
 }
 
 /* ---- the engine thread ---- */
@@ -760,63 +125,21 @@ static int file_sha256(const char *path, char out[65], err *e)
     return rc;
 }
 
-/* Under g->mu: eng_snapshot_get reads the plan from other threads. */
-static void build_plan(eng *g)
-{
-    pthread_mutex_lock(&g->mu);
-    int n = 0;
-    if (g->phase == 1) {
-        g->plan[n++] = (step){ST_REGISTER, 0};
-        for (size_t i = 0; i < g->cfg.n_policies; i++)
-            g->plan[n++] = (step){ST_ATTACH_POLICY, (int)i};
-        if (!g->cfg.thing_deferred) {
-            g->plan[n++] = (step){ST_CREATE_THING, 0};
-            g->plan[n++] = (step){ST_ATTACH_PRINCIPAL, 0};
-            for (size_t i = 0; i < g->cfg.n_thing_groups; i++)
-                g->plan[n++] = (step){ST_ADD_GROUP, (int)i};
-        }
-    } else {
-        g->plan[n++] = (step){ST_ACTIVATE, 0};
-        g->plan[n++] = (step){ST_CREATE_THING, 0};
-        g->plan[n++] = (step){ST_ATTACH_PRINCIPAL, 0};
-        for (size_t i = 0; i < g->cfg.n_policies; i++)
-            g->plan[n++] = (step){ST_ATTACH_POLICY, (int)i};
-        for (size_t i = 0; i < g->cfg.n_thing_groups; i++)
-            g->plan[n++] = (step){ST_ADD_GROUP, (int)i};
-    }
-    g->n_steps = n;
-    pthread_mutex_unlock(&g->mu);
-}
-
-/* items/s the quota table allows: min over ops of rate / calls per item */
-static double ceiling(eng *g)
-{
-    double calls[N_OPS] = {0};
-    for (int i = 0; i < g->n_steps; i++)
-        calls[op_of(g->plan[i].kind)] += 1;
-    double best = 0;
-    for (int op = 0; op < N_OPS; op++) {
-        if (!calls[op])
-            continue;
-        rate_stats st;
-        rate_get_stats(g->rates[op], &st);
-        if (st.tps <= 0)
-            continue;
-        double c = st.tps / calls[op];
-        if (best == 0 || c < best)
-            best = c;
-    }
-    return best;
-}
-
 /* Pass 1: validation, plus what the pre-flight needs. */
 typedef struct {
     eng *g;
     size_t invalid;
-    char first_fp[65];
-    char **types; /* distinct deviceTypes */
-    size_t n_types;
+    pf_needs needs;
 } pass1;
+
+/* An item's certificate id, for the journal and the pre-flight: the
+ * certificate's, or a device's given fingerprint lowercased. */
+static const char *fp_of(const item *it, char low[65])
+{
+    if (it->is_device && it->given_fingerprint && strlen(it->given_fingerprint) == 64)
+        return item_fp_key(low, 65, it->given_fingerprint);
+    return it->fingerprint;
+}
 
 static int pass1_cb(void *ctx, item *it)
 {
@@ -826,150 +149,12 @@ static int pass1_cb(void *ctx, item *it)
         if (p->invalid <= 5) {
             char m[400];
             snprintf(m, sizeof m, "invalid: %s", it->message);
-            add_event(p->g, it->index, it->thing_name, m);
+            eng_add_event(p->g, it->index, it->thing_name, m);
         }
         return 0;
     }
-    if (!p->first_fp[0] && it->fingerprint[0])
-        snprintf(p->first_fp, sizeof p->first_fp, "%s", it->fingerprint);
-    if (!p->first_fp[0] && it->is_device && it->given_fingerprint &&
-        strlen(it->given_fingerprint) == 64) {
-        for (int i = 0; i < 64; i++) {
-            char c = it->given_fingerprint[i];
-            p->first_fp[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-        }
-        p->first_fp[64] = '\0';
-    }
-    if (it->device_type && it->device_type[0] && p->n_types < 1000) {
-        for (size_t i = 0; i < p->n_types; i++)
-            if (!strcmp(p->types[i], it->device_type))
-                return 0;
-        p->types = xrealloc(p->types, (p->n_types + 1) * sizeof *p->types);
-        p->types[p->n_types++] = xstrdup(it->device_type);
-    }
-    return 0;
-}
-
-/* account id = the 5th field of an ARN */
-static void learn_account(eng *g, const char *arn)
-{
-    if (g->account[0] || !arn)
-        return;
-    const char *p = arn;
-    for (int i = 0; i < 4 && p; i++) {
-        p = strchr(p, ':');
-        if (p)
-            p++;
-    }
-    if (!p)
-        return;
-    const char *end = strchr(p, ':');
-    size_t n = end ? (size_t)(end - p) : 0;
-    if (n > 0 && n < sizeof g->account) {
-        memcpy(g->account, p, n);
-        g->account[n] = '\0';
-    }
-}
-
-/* A read with retries for throttling and transient errors. */
-typedef iot_class (*read_fn)(iot_client *c, const char *name, void *out, iot_result *res);
-
-static iot_class read_policy(iot_client *c, const char *n, void *out, iot_result *r)
-{
-    return iot_get_policy(c, n, out, r);
-}
-static iot_class read_group(iot_client *c, const char *n, void *out, iot_result *r)
-{
-    return iot_describe_thing_group(c, n, out, r);
-}
-static iot_class read_type(iot_client *c, const char *n, void *out, iot_result *r)
-{
-    return iot_describe_thing_type(c, n, out, r);
-}
-static iot_class read_cert(iot_client *c, const char *n, void *out, iot_result *r)
-{
-    return iot_describe_certificate(c, n, 0, out, r);
-}
-
-static iot_class read_retry(eng *g, iot_client *c, read_fn fn, const char *name,
-                            void *out, iot_result *res)
-{
-    unsigned int seed = (unsigned int)time(NULL);
-    for (int attempt = 0;; attempt++) {
-        memset(res, 0, sizeof *res);
-        iot_class cls = fn(c, name, out, res);
-        if (!iot_class_retryable(cls) || attempt >= g->max_attempts ||
-            atomic_load(&g->cancel))
-            return cls;
-        backoff(g, &seed, attempt, 100, 3000);
-    }
-}
-
-/* 0 ok; -1 rejected (message set). */
-static int preflight(eng *g, iot_client *c, pass1 *p)
-{
-    iot_result res;
-    char m[600];
-    for (size_t i = 0; i < g->cfg.n_policies; i++) {
-        iot_policy_desc d = {0};
-        iot_class cls = read_retry(g, c, read_policy, g->cfg.policies[i], &d, &res);
-        if (cls != IOT_OK) {
-            iot_result_format(&res, m, sizeof m);
-            set_message(g, "pre-flight: policy '%s' %s: %s", g->cfg.policies[i],
-                        res.status == 404 ? "does not exist" : "cannot be read", m);
-            iot_policy_desc_free(&d);
-            return -1;
-        }
-        learn_account(g, d.policy_arn);
-        iot_policy_desc_free(&d);
-    }
-    for (size_t i = 0; i < g->cfg.n_thing_groups; i++) {
-        iot_named_desc d = {0};
-        iot_class cls = read_retry(g, c, read_group, g->cfg.thing_groups[i], &d, &res);
-        if (cls != IOT_OK) {
-            iot_result_format(&res, m, sizeof m);
-            set_message(g, "pre-flight: thing group '%s' %s: %s", g->cfg.thing_groups[i],
-                        res.status == 404 ? "does not exist" : "cannot be read", m);
-            iot_named_desc_free(&d);
-            return -1;
-        }
-        learn_account(g, d.arn);
-        iot_named_desc_free(&d);
-    }
-    int needs_type = g->phase == 2 || !g->cfg.thing_deferred;
-    for (size_t i = 0; needs_type && i <= p->n_types; i++) {
-        const char *t = i < p->n_types ? p->types[i] : g->cfg.thing_type;
-        if (!t)
-            continue;
-        iot_named_desc d = {0};
-        iot_class cls = read_retry(g, c, read_type, t, &d, &res);
-        if (cls != IOT_OK || d.deprecated) {
-            iot_result_format(&res, m, sizeof m);
-            set_message(g, "pre-flight: thing type '%s' %s%s%s", t,
-                        cls == IOT_OK ? "is deprecated: things cannot be created with it"
-                        : res.status == 404 ? "does not exist"
-                                            : "cannot be read",
-                        cls == IOT_OK ? "" : ": ", cls == IOT_OK ? "" : m);
-            iot_named_desc_free(&d);
-            return -1;
-        }
-        learn_account(g, d.arn);
-        iot_named_desc_free(&d);
-    }
-    /* Phase 2 builds certificate ARNs: learn the account from a certificate */
-    int needs_account = g->phase == 2 || g->cfg.n_policies || !g->cfg.thing_deferred;
-    if (needs_account && !g->account[0] && p->first_fp[0]) {
-        iot_cert_desc d = {0};
-        if (read_retry(g, c, read_cert, p->first_fp, &d, &res) == IOT_OK)
-            learn_account(g, d.certificate_arn);
-        iot_cert_desc_free(&d);
-    }
-    if (needs_account && !g->account[0] && g->phase == 2) {
-        set_message(g,
-                    "pre-flight: cannot learn the account id (the first certificate of "
-                    "the file is not registered); give it with --account");
-        return -1;
-    }
+    char low[65];
+    pf_needs_add(&p->needs, fp_of(it, low), it->device_type);
     return 0;
 }
 
@@ -980,49 +165,6 @@ typedef struct {
     jnl_status *st;
     size_t n_states;
 } pass2;
-
-static char *pem_of(const item *it)
-{
-    buf b = BUF_INIT;
-    const unsigned char *der = it->der;
-    size_t len = it->der_len;
-    const unsigned char *chain = it->chain;
-    size_t chain_left = it->chain_len;
-    for (;;) {
-        char *b64 = xmalloc(len / 3 * 4 + 8);
-        size_t n = b64_encode(b64, der, len, B64_STD);
-        buf_puts(&b, "-----BEGIN CERTIFICATE-----\n");
-        for (size_t i = 0; i < n; i += 64) {
-            buf_append(&b, b64 + i, n - i < 64 ? n - i : 64);
-            buf_putc(&b, '\n');
-        }
-        buf_puts(&b, "-----END CERTIFICATE-----\n");
-        free(b64);
-        if (!chain_left)
-            break;
-        /* the next certificate of the chain: its outer TLV length */
-        size_t l = 0, hdr = 2;
-        if (chain_left < 2)
-            break;
-        if (chain[1] < 0x80)
-            l = chain[1];
-        else {
-            int nb = chain[1] & 0x7f;
-            if (nb < 1 || nb > 3 || chain_left < (size_t)(2 + nb))
-                break;
-            for (int i = 0; i < nb; i++)
-                l = l << 8 | chain[2 + i];
-            hdr = 2 + (size_t)nb;
-        }
-        if (hdr + l > chain_left)
-            break;
-        der = chain;
-        len = hdr + l;
-        chain += len;
-        chain_left -= len;
-    }
-    return buf_take(&b, NULL);
-}
 
 static int pass2_cb(void *ctx, item *it)
 {
@@ -1044,26 +186,12 @@ static int pass2_cb(void *ctx, item *it)
         }
         return 0;
     }
-    const char *fp = it->fingerprint;
-    char low[65] = "";
-    if (it->is_device && it->given_fingerprint && strlen(it->given_fingerprint) == 64) {
-        for (int i = 0; i < 64; i++) {
-            char c = it->given_fingerprint[i];
-            low[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-        }
-        low[64] = '\0';
-        fp = low;
-    }
-    if (!known) {
-        jrec *r = xcalloc(1, sizeof *r);
-        r->kind = JR_ADD;
-        r->idx = idx;
-        r->key = xstrdup(it->thing_name ? it->thing_name : "");
-        snprintf(r->fp, sizeof r->fp, "%s", fp ? fp : "");
-        r->st = it->verdict == ITEM_ERROR ? JNL_SKIPPED : JNL_PENDING;
-        r->text = it->verdict == ITEM_ERROR ? xstrdup(it->message) : NULL;
-        jpush(g, r);
-    }
+    char low[65];
+    const char *fp = fp_of(it, low);
+    if (!known)
+        jw_item_add(g, idx, it->thing_name, fp,
+                    it->verdict == ITEM_ERROR ? JNL_SKIPPED : JNL_PENDING,
+                    it->verdict == ITEM_ERROR ? it->message : NULL);
     if (it->verdict == ITEM_ERROR) { /* only here when the job skips invalid items */
         atomic_fetch_add(&g->skipped, 1);
         return 0;
@@ -1074,7 +202,7 @@ static int pass2_cb(void *ctx, item *it)
     w->name = xstrdup(it->thing_name ? it->thing_name : "");
     snprintf(w->fp, sizeof w->fp, "%s", fp ? fp : "");
     if (g->phase == 1)
-        w->pem = pem_of(it);
+        w->pem = cert_der_to_pem(it->der, it->der_len, it->chain, it->chain_len);
     if (it->device_type && it->device_type[0])
         w->device_type = xstrdup(it->device_type);
     if (it->n_attrs) {
@@ -1085,7 +213,7 @@ static int pass2_cb(void *ctx, item *it)
         }
         w->n_attrs = it->n_attrs;
     }
-    q_push(&g->work_q, w);
+    queue_push(&g->work_q, w);
     return 0;
 }
 
@@ -1146,7 +274,7 @@ static void *engine_main(void *arg)
     scan_opts so = scan_options(g);
     scan_summary sum;
     if (scan_file(&sum, g->file, &so, pass1_cb, &p1, &e)) {
-        set_message(g, "%s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "%s", err_format(&e, m, sizeof m));
         scan_summary_free(&sum);
         final = ENG_REJECTED;
         goto out;
@@ -1160,7 +288,7 @@ static void *engine_main(void *arg)
     pthread_mutex_unlock(&g->mu);
     scan_summary_free(&sum);
     if (p1.invalid && !g->cfg.skip_invalid) {
-        set_message(
+        eng_set_message(
             g,
             "%zu of %zu items are invalid: fix the file, or provision with "
             "--skip-invalid to leave them out (thingpress validate %s lists them)",
@@ -1168,8 +296,10 @@ static void *engine_main(void *arg)
         final = ENG_REJECTED;
         goto out;
     }
-    build_plan(g);
-    double ceil_ips = ceiling(g);
+    pthread_mutex_lock(&g->mu); /* eng_snapshot_get reads the plan */
+    plan_build(&g->plan, g->phase, &g->cfg);
+    pthread_mutex_unlock(&g->mu);
+    double ceil_ips = plan_ceiling(&g->plan, g->rates);
     pthread_mutex_lock(&g->mu);
     g->snap.ceiling = ceil_ips;
     pthread_mutex_unlock(&g->mu);
@@ -1178,10 +308,10 @@ static void *engine_main(void *arg)
     set_state(g, ENG_PREFLIGHT);
     iot_config cc = client_config(g);
     if (iot_client_new(&c, &cc, &e)) {
-        set_message(g, "%s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "%s", err_format(&e, m, sizeof m));
         goto out;
     }
-    if (preflight(g, c, &p1)) {
+    if (preflight_run(g, c, &p1.needs)) {
         final = atomic_load(&g->cancel) ? ENG_CANCELLED : ENG_REJECTED;
         goto out;
     }
@@ -1189,17 +319,18 @@ static void *engine_main(void *arg)
     snprintf(g->snap.account, sizeof g->snap.account, "%s", g->account);
     pthread_mutex_unlock(&g->mu);
     if (g->dry_run) {
-        set_message(g,
-                    "dry run: %zu items would be provisioned (%d calls each); nothing "
-                    "was sent",
-                    g->snap.total - p1.invalid, g->n_steps);
+        eng_set_message(
+            g,
+            "dry run: %zu items would be provisioned (%d calls each); nothing "
+            "was sent",
+            g->snap.total - p1.invalid, g->plan.n);
         final = ENG_DONE;
         goto out;
     }
 
     /* 3. the job in the journal */
     if (file_sha256(g->file, sha, &e) || jnl_open(&g->j, g->state_dir, &e)) {
-        set_message(g, "%s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "%s", err_format(&e, m, sizeof m));
         goto out;
     }
     buf ident = BUF_INIT;
@@ -1212,7 +343,7 @@ static void *engine_main(void *arg)
     buf_free(&ident);
     if (rc || jnl_item_states(g->j, g->job_id, &p2.steps, &p2.st, &p2.n_states, &e) ||
         jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
-        set_message(g, "journal: %s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "journal: %s", err_format(&e, m, sizeof m));
         goto out;
     }
     pthread_mutex_lock(&g->mu);
@@ -1225,7 +356,7 @@ static void *engine_main(void *arg)
     pthread_mutex_lock(&g->mu);
     g->t_start = rate_now();
     pthread_mutex_unlock(&g->mu);
-    pthread_create(&g->journal_tid, NULL, journal_main, g);
+    pthread_create(&g->journal_tid, NULL, jw_main, g);
     worker *ws = xcalloc((size_t)g->n_workers, sizeof *ws);
     g->worker_tids = xcalloc((size_t)g->n_workers, sizeof *g->worker_tids);
     int started = 0;
@@ -1238,24 +369,24 @@ static void *engine_main(void *arg)
         started++;
     }
     if (started == 0) {
-        set_message(g, "%s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "%s", err_format(&e, m, sizeof m));
     } else {
         err_clear(&e);
         if (scan_file(&sum, g->file, &so, pass2_cb, &p2, &e) && !atomic_load(&g->cancel))
-            set_message(g, "%s", err_format(&e, m, sizeof m));
+            eng_set_message(g, "%s", err_format(&e, m, sizeof m));
         scan_summary_free(&sum);
     }
-    q_close(&g->work_q);
+    queue_close(&g->work_q);
     for (int i = 0; i < started; i++)
         pthread_join(g->worker_tids[i], NULL);
     for (int i = 0; i < g->n_workers; i++)
         iot_client_free(ws[i].c);
     free(ws);
-    q_close(&g->jnl_q);
+    queue_close(&g->jnl_q);
     pthread_join(g->journal_tid, NULL);
 
     jnl_job_status js;
-    if (atomic_load(&g->unreachable)) {
+    if (call_breaker_tripped(g->breaker)) {
         final = ENG_ERROR;
         js = JOB_RUNNING; /* interrupted: resumable */
     } else if (atomic_load(&g->cancel)) {
@@ -1280,9 +411,7 @@ static void *engine_main(void *arg)
     }
 out:
     iot_client_free(c);
-    for (size_t i = 0; i < p1.n_types; i++)
-        free(p1.types[i]);
-    free(p1.types);
+    pf_needs_free(&p1.needs);
     free(p2.steps);
     free(p2.st);
     finish(g, final);
@@ -1303,8 +432,8 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     iot_target_copy(&g->target, o->target);
     if (!g->target.region)
         g->target.region = xstrdup("us-east-1");
-    g->state_dir = dup_or_null(o->state_dir ? o->state_dir : o->cfg->state_dir);
-    g->registry = dup_or_null(o->registry);
+    g->state_dir = eng_dup_or_null(o->state_dir ? o->state_dir : o->cfg->state_dir);
+    g->registry = eng_dup_or_null(o->registry);
     if (g->target.account)
         snprintf(g->account, sizeof g->account, "%s", g->target.account);
     /* a private copy of the configuration */
@@ -1316,24 +445,26 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     for (size_t i = 0; i < c->n_thing_groups; i++)
         jobcfg_split_list(&g->cfg.thing_groups, &g->cfg.n_thing_groups,
                           c->thing_groups[i]);
-    g->cfg.thing_type = dup_or_null(c->thing_type);
+    g->cfg.thing_type = eng_dup_or_null(c->thing_type);
     g->cfg.cert_active = c->cert_active;
     g->cfg.thing_deferred = c->thing_deferred;
     g->cfg.skip_invalid = c->skip_invalid;
-    g->cfg.infineon_bundle = dup_or_null(c->infineon_bundle);
-    g->cfg.microchip_signers = dup_or_null(c->microchip_signers);
+    g->cfg.infineon_bundle = eng_dup_or_null(c->infineon_bundle);
+    g->cfg.microchip_signers = eng_dup_or_null(c->microchip_signers);
     g->n_workers = o->workers > 0 ? o->workers : c->workers > 0 ? c->workers : 32;
     g->dry_run = o->dry_run;
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
-    for (int op = 0; op < N_OPS; op++) {
-        double tps = op_table[op].tps;
+    for (int k = 0; k < PLAN_N_KINDS; k++) {
+        iot_op op = plan_step_op((step_kind)k);
+        double tps = iot_op_get(op)->tps;
         for (size_t i = 0; i < c->n_rates; i++)
-            if (!strcmp(c->rates[i].op, op_table[op].name))
+            if (!strcmp(c->rates[i].op, iot_op_name(op)))
                 tps = c->rates[i].tps;
-        g->rates[op] = rate_new(op_table[op].name, tps);
+        g->rates[op] = rate_new(iot_op_name(op), tps);
     }
-    q_init(&g->work_q, (size_t)g->n_workers * 4);
-    q_init(&g->jnl_q, 0);
+    g->breaker = call_breaker_new(3 * g->n_workers + 20);
+    queue_init(&g->work_q, (size_t)g->n_workers * 4);
+    queue_init(&g->jnl_q, 0);
     pthread_mutex_init(&g->mu, NULL);
     atomic_init(&g->cancel, 0);
     g->snap.state = ENG_VALIDATING;
@@ -1355,9 +486,9 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     *out = g->snap;
     double t0 = g->t_start;
     size_t this_run = g->done_this_run;
-    int used[N_OPS] = {0}; /* the operations of the plan (set once validated) */
-    for (int i = 0; i < g->n_steps; i++)
-        used[op_of(g->plan[i].kind)] = 1;
+    int used[IOT_OP_COUNT] = {0}; /* the operations of the plan (set once validated) */
+    for (int i = 0; i < g->plan.n; i++)
+        used[plan_step_op(g->plan.steps[i].kind)] = 1;
     pthread_mutex_unlock(&g->mu);
     out->done = atomic_load(&g->done);
     out->failed = atomic_load(&g->failed);
@@ -1373,7 +504,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     size_t left = out->total > finished ? out->total - finished : 0;
     out->eta = out->items_per_s > 0 ? (double)left / out->items_per_s : -1;
     out->n_ops = 0;
-    for (int op = 0; op < N_OPS && out->n_ops < ENG_MAX_OPS; op++) {
+    for (int op = 0; op < IOT_OP_COUNT && out->n_ops < ENG_MAX_OPS; op++) {
         if (used[op])
             rate_get_stats(g->rates[op], &out->ops[out->n_ops++]);
     }
@@ -1381,8 +512,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
 
 void eng_cancel(eng *g)
 {
-    atomic_store(&g->cancel, 1);
-    q_close(&g->work_q); /* a feeder blocked on a full queue wakes up */
+    eng_stop(g);
 }
 
 eng_state eng_wait(eng *g)
@@ -1411,21 +541,18 @@ void eng_free(eng *g)
         eng_wait(g);
     if (g->j)
         jnl_close(g->j);
-    for (int op = 0; op < N_OPS; op++)
+    for (int op = 0; op < IOT_OP_COUNT; op++)
         rate_free(g->rates[op]);
     /* work left in the queue after a cancel */
-    for (work *w = q_take_all(&g->work_q, 0); w;) {
+    for (work *w = queue_take_all(&g->work_q, 0); w;) {
         work *next = w->next;
         work_free(w);
         w = next;
     }
-    for (jrec *r = q_take_all(&g->jnl_q, 0); r;) {
-        jrec *next = r->next;
-        jrec_free(r);
-        r = next;
-    }
-    q_destroy(&g->work_q);
-    q_destroy(&g->jnl_q);
+    jw_discard(g);
+    call_breaker_free(g->breaker);
+    queue_destroy(&g->work_q);
+    queue_destroy(&g->jnl_q);
     pthread_mutex_destroy(&g->mu);
     free(g->worker_tids);
     jobcfg_free(&g->cfg);

@@ -14,7 +14,8 @@
  *      principal, groups]; Phase 2: activate, thing with type and
  *      attributes, principal, policies, groups), pacing every call through
  *      the operation's rate (rate.h), retrying throttling, 5xx and transport
- *      errors with capped exponential backoff and full jitter, and resolving
+ *      errors with capped exponential backoff and full jitter (call.h: the
+ *      one retry policy, also the pre-flight's), and resolving
  *      ambiguous outcomes by the idempotency rules (a repeated register is a
  *      409 for the same id = done; a repeated activation of an ACTIVE
  *      certificate, a repeated identical CreateThing and repeated attaches

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 typedef struct jobcfg_rate {
-    char *op;   /* operation name, e.g. "CreateThing" */
+    char *op;   /* an operation name of iot/ops.def */
     double tps; /* requests per second the engine starts from */
 } jobcfg_rate;
 

@@ -44,6 +44,9 @@
  * The state directory (and reports/ in it) is created with mode 0700: it
  * holds an audit trail.
  *
+ * Files: journal.c keeps the tables and the audit log; report.c renders the
+ * reports and the JSON of jobs and items from them (jnl_impl.h between them).
+ *
  * Threading: a journal is used by one thread at a time (the engine's journal
  * thread), except jnl_audit, which any thread may call; readers (status,
  * console) open their own journal.

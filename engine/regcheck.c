@@ -10,11 +10,13 @@
 #include <time.h>
 
 #include "base/xalloc.h"
-#include "engine/engine.h"
+#include "engine/call.h"
 #include "engine/rate.h"
 #include "iot/client.h"
+#include "iot/op.h"
+#include "parsers/item.h"
 
-#define MAX_ATTEMPTS 5
+#define MAX_ATTEMPTS 5 /* 5xx / transport failures per certificate */
 
 struct regcheck {
     pthread_t tid;
@@ -22,6 +24,7 @@ struct regcheck {
     iot_cancel_flag cancel;
     iot_client *c;
     rate *pace;
+    unsigned int seed; /* backoff jitter */
     char (*fps)[65];
     size_t *idx;
     size_t n;
@@ -43,10 +46,16 @@ static int is_hex64(const char *s)
     return k == 64;
 }
 
-static void sleep_ms(long ms)
+typedef struct {
+    iot_client *c;
+    const char *id;
+    iot_cert_desc *d;
+} describe_call;
+
+static iot_class describe_fn(void *ctx, iot_result *res)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    describe_call *dc = ctx;
+    return iot_describe_certificate(dc->c, dc->id, 0, dc->d, res);
 }
 
 static void check_one(regcheck *r, size_t i, rc_result *out)
@@ -59,48 +68,38 @@ static void check_one(regcheck *r, size_t i, rc_result *out)
         return;
     }
     char id[65];
-    for (int k = 0; k < 64; k++) {
-        char c = r->fps[i][k];
-        id[k] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+    item_fp_key(id, sizeof id, r->fps[i]);
+    iot_cert_desc d;
+    memset(&d, 0, sizeof d);
+    describe_call dc = {r->c, id, &d};
+    call_spec sp = {
+        .pace = r->pace,
+        .cancel = &r->cancel,
+        .max_attempts = MAX_ATTEMPTS,
+        .seed = &r->seed,
+    };
+    call_report rep;
+    iot_result res;
+    switch (call_run(&rep, &sp, describe_fn, &dc, &res)) {
+    case CALL_DONE:
+        out->state = RC_PRESENT;
+        snprintf(out->status, sizeof out->status, "%s", d.status ? d.status : "?");
+        iot_cert_desc_free(&d);
+        return;
+    case CALL_CANCELLED:
+    case CALL_UNREACHABLE:
+        out->state = RC_PENDING;
+        return;
+    case CALL_FAILED:
+        break;
     }
-    id[64] = '\0';
-    for (int attempt = 0;; attempt++) {
-        if (rate_acquire(r->pace, &r->cancel)) {
-            out->state = RC_PENDING;
-            return;
-        }
-        iot_cert_desc d;
-        iot_result res;
-        memset(&d, 0, sizeof d);
-        memset(&res, 0, sizeof res);
-        iot_class cls = iot_describe_certificate(r->c, id, 0, &d, &res);
-        if (cls == IOT_OK) {
-            rate_ok(r->pace);
-            out->state = RC_PRESENT;
-            snprintf(out->status, sizeof out->status, "%s", d.status ? d.status : "?");
-            iot_cert_desc_free(&d);
-            return;
-        }
-        if (cls == IOT_RETRY_THROTTLE)
-            rate_throttled(r->pace);
-        if (cls == IOT_TERMINAL && res.status == 404) {
-            out->state = RC_ABSENT;
-            return;
-        }
-        if (cls == IOT_CANCELLED) {
-            out->state = RC_PENDING;
-            return;
-        }
-        if (cls == IOT_TERMINAL || attempt + 1 >= MAX_ATTEMPTS) {
-            out->state = RC_ERROR;
-            snprintf(out->message, sizeof out->message, "%s%s%s",
-                     res.code[0] ? res.code : "", res.code[0] ? ": " : "", res.message);
-            return;
-        }
-        long wait = 100L << (attempt < 5 ? attempt : 5);
-        for (long t = 0; t < wait && !atomic_load(&r->cancel); t += 50)
-            sleep_ms(50);
+    if (rep.cls == IOT_TERMINAL && res.status == 404) {
+        out->state = RC_ABSENT;
+        return;
     }
+    out->state = RC_ERROR;
+    snprintf(out->message, sizeof out->message, "%s%s%s", res.code[0] ? res.code : "",
+             res.code[0] ? ": " : "", res.message);
 }
 
 static void *rc_main(void *arg)
@@ -141,8 +140,9 @@ int rc_start(regcheck **out, const rc_opts *o, const char *const *fps, const siz
         rc_free(r);
         return -1;
     }
-    double tps = o->tps > 0 ? o->tps : eng_default_tps("DescribeCertificate");
-    r->pace = rate_new("DescribeCertificate", tps > 0 ? tps : 10);
+    double tps = o->tps > 0 ? o->tps : iot_op_get(IOT_OP_DESCRIBE_CERTIFICATE)->tps;
+    r->pace = rate_new(iot_op_name(IOT_OP_DESCRIBE_CERTIFICATE), tps > 0 ? tps : 10);
+    r->seed = (unsigned int)time(NULL) ^ (unsigned int)(size_t)r;
     r->fps = xcalloc(n ? n : 1, sizeof *r->fps);
     r->idx = xcalloc(n ? n : 1, sizeof *r->idx);
     for (size_t i = 0; i < n; i++) {

@@ -7,8 +7,9 @@
  * Design: one background thread with its own iot_client calls
  * DescribeCertificate for each fingerprint in the order given, paced by a
  * rate.h pacer at the operation's quota (DescribeCertificate: 10/s by default,
- * adapting to throttling like the engine), retrying throttling, 5xx and
- * transport errors a few times with backoff. Nothing but DescribeCertificate
+ * adapting to throttling like the engine), through the engine's one retry
+ * policy (call.h): throttling absorbed, 5xx and transport errors retried up
+ * to 5 times with backoff and jitter. Nothing but DescribeCertificate
  * is ever sent. Results queue up for the caller, who takes them (the lock is
  * held only to copy them out). At the default quota a check takes about 100 s
  * per 1,000 certificates; rc_free() stops it at any time.

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/b64.h"
+#include "base/buf.h"
 #include "base/xalloc.h"
 
 typedef struct {
@@ -288,4 +289,38 @@ size_t cert_pem_size(size_t der_len)
     size_t lines = (b64 + 63) / 64;
     return sizeof "-----BEGIN CERTIFICATE-----\n" - 1 + b64 + lines +
            sizeof "-----END CERTIFICATE-----\n" - 1;
+}
+
+static void pem_block(buf *b, const unsigned char *der, size_t len)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    char *b64 = xmalloc((len + 2) / 3 * 4 + 1);
+    size_t n = b64_encode(b64, der, len, B64_STD);
+    buf_reserve(b, cert_pem_size(len));
+    buf_append(b, begin, sizeof begin - 1);
+    for (size_t i = 0; i < n; i += 64) {
+        buf_append(b, b64 + i, n - i < 64 ? n - i : 64);
+        buf_putc(b, '\n');
+    }
+    buf_append(b, end, sizeof end - 1);
+    free(b64);
+}
+
+char *cert_der_to_pem(const unsigned char *der, size_t len, const unsigned char *chain,
+                      size_t chain_len)
+{
+    buf b = BUF_INIT;
+    pem_block(&b, der, len);
+    while (chain_len) {
+        cert_info ci;
+        char why[128];
+        if (cert_inspect(&ci, chain, chain_len, 1, why, sizeof why) || !ci.total_len ||
+            ci.total_len > chain_len)
+            break;
+        pem_block(&b, chain, ci.total_len);
+        chain += ci.total_len;
+        chain_len -= ci.total_len;
+    }
+    return buf_take(&b, NULL);
 }

@@ -45,6 +45,14 @@ int cert_pem_to_der(unsigned char **der, size_t *der_len, const char *pem, size_
 /* Size of der as PEM text with 64-column lines and LF endings. */
 size_t cert_pem_size(size_t der_len);
 
+/* The PEM text (64-column lines, LF endings) of the certificate der[0..len),
+ * followed by one block for each certificate of chain[0..chain_len): issuer
+ * certificates' DER, concatenated (item.chain), each framed as cert_inspect
+ * reads it; bytes after the last whole certificate are left out. Returns a
+ * malloc'd string the caller frees. */
+char *cert_der_to_pem(const unsigned char *der, size_t len, const unsigned char *chain,
+                      size_t chain_len);
+
 #ifdef __cplusplus
 }
 #endif

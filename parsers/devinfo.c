@@ -395,13 +395,8 @@ static void read_device(item *it, json_t *dev)
         int hex = len == 64;
         for (size_t i = 0; hex && i < len; i++)
             hex = is_hex((unsigned char)s[i]);
-        if (hex) {
-            for (size_t i = 0; i < 64; i++) {
-                char c = s[i];
-                it->fingerprint[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
-            }
-            it->fingerprint[64] = '\0';
-        }
+        if (hex)
+            item_fp_key(it->fingerprint, sizeof it->fingerprint, s);
     }
 
     json_t *id = json_object_get(dev, "deviceId");

@@ -161,3 +161,16 @@ void item_decode(item *it)
     if (it->name_from_cn && !it->thing_name && it->subject_cn)
         it->thing_name = xstrdup(it->subject_cn);
 }
+
+char *item_fp_key(char *out, size_t n, const char *fp)
+{
+    if (!n)
+        return out;
+    size_t i = 0;
+    for (; fp && fp[i] && i + 1 < n; i++) {
+        char c = fp[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[i] = '\0';
+    return out;
+}

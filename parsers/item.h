@@ -91,6 +91,12 @@ void item_decode(item *it);
 
 const char *item_verdict_name(item_verdict v);
 
+/* The key of a certificate fingerprint (the AWS certificateId; DESIGN.md §4,
+ * the "fingerprint" column): fp with ASCII letters lowercased, at most n - 1
+ * bytes of it, NUL-terminated in out; fp NULL is "". With n = 65 and a 64-hex
+ * fingerprint in either case, the lowercase 64-hex key. Returns out. */
+char *item_fp_key(char *out, size_t n, const char *fp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -422,13 +422,10 @@ static void dup_keys(const val *v, item *it)
     if (!is_fingerprint(fp) && it->is_device && it->given_fingerprint)
         fp = it->given_fingerprint;
     if (is_fingerprint(fp)) {
-        unsigned char low[64];
-        for (size_t i = 0; i < 64; i++) {
-            unsigned char c = (unsigned char)fp[i];
-            low[i] = c >= 'A' && c <= 'F' ? (unsigned char)(c - 'A' + 'a') : c;
-        }
+        char low[65];
+        item_fp_key(low, sizeof low, fp);
         /* a different key, so a name can never match a fingerprint's hash */
-        it->dup_keys[1] = nonzero(siphash(v->k1, v->k0, low, sizeof low));
+        it->dup_keys[1] = nonzero(siphash(v->k1, v->k0, (const unsigned char *)low, 64));
     }
     it->dup_keys_set = 1;
 }

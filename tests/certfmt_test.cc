@@ -319,3 +319,50 @@ TEST(B64, StrictDecoding)
     EXPECT_EQ(-1, b64_decode(out, &n, "aGVs\nbG8=", 9, B64_STD, &bad));
     EXPECT_EQ(-1, b64_decode(out, &n, "a===", 4, B64_STD, &bad));
 }
+
+TEST(Cert, DerToPemWithChain)
+{
+    // The device certificate, then each whole certificate of the chain; the
+    // bytes after the last whole one are left out.
+    std::string pem = single_pem();
+    std::string der = pem_to_der(pem);
+    auto lines = generated_lines();
+    std::string issuer1 = pem_to_der(unb64(lines[5])),
+                issuer2 = pem_to_der(unb64(lines[0]));
+    std::string chain = issuer1 + issuer2 + "\x30\x03\x02\x01";
+
+    char *one =
+        cert_der_to_pem((const unsigned char *)der.data(), der.size(), nullptr, 0);
+    EXPECT_EQ(pem, std::string(one)) << "64-column lines, LF endings, as the fixture";
+    EXPECT_EQ(cert_pem_size(der.size()), strlen(one));
+    free(one);
+
+    char *all = cert_der_to_pem((const unsigned char *)der.data(), der.size(),
+                                (const unsigned char *)chain.data(), chain.size());
+    std::string text(all);
+    free(all);
+    std::vector<std::string> blocks;
+    const std::string end = "-----END CERTIFICATE-----\n";
+    for (size_t at = 0, e; (e = text.find(end, at)) != std::string::npos;
+         at = e + end.size())
+        blocks.push_back(text.substr(at, e + end.size() - at));
+    ASSERT_EQ(3u, blocks.size()) << text;
+    EXPECT_EQ(text, blocks[0] + blocks[1] + blocks[2]);
+    EXPECT_EQ(pem, blocks[0]);
+    EXPECT_EQ(issuer1, pem_to_der(blocks[1]));
+    EXPECT_EQ(issuer2, pem_to_der(blocks[2]));
+}
+
+TEST(Item, FingerprintKey)
+{
+    char key[65];
+    EXPECT_STREQ(
+        "349dc88b242e91b0bdc9d0a3dcc50a7f23955b854d201ec7acc74a52686ae196",
+        item_fp_key(key, sizeof key,
+                    "349DC88B242E91B0BDC9D0A3DCC50A7F23955B854D201EC7ACC74A52686AE196"));
+    EXPECT_STREQ("", item_fp_key(key, sizeof key, nullptr));
+    char small[5];
+    EXPECT_STREQ("ab:c", item_fp_key(small, sizeof small, "AB:CD:EF"));
+    char wide[100];
+    EXPECT_STREQ("ab:cd:xyz", item_fp_key(wide, sizeof wide, "AB:cd:XYZ"));
+}

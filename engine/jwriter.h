@@ -1,0 +1,43 @@
+/* jwriter - the journal thread of a job: every record of item progress and
+ * every audit line of an answer, written to SQLite and the audit log in
+ * grouped transactions. Private to engine/.
+ *
+ * Design: workers and the feeder never wait on the disk: they push records
+ * (owned nodes) onto the unbounded journal queue and go on; one thread takes
+ * everything queued at once (waiting up to 100 ms for the first) and writes
+ * it in one transaction (jnl_begin/jnl_commit: one fsync for thousands of
+ * steps). Only the intent line before a call is written synchronously, by
+ * the worker (step.c), as journal.h requires. A failed commit is reported in
+ * the snapshot's message.
+ *
+ * Threading: jw_item_add, jw_record and jw_audit from any thread; jw_main is
+ * the journal thread; jw_discard once every thread has stopped.
+ * Ownership: records copy their strings; jw_audit takes the buffer's text. */
+#ifndef TP_ENGINE_JWRITER_H
+#define TP_ENGINE_JWRITER_H
+
+#ifndef TP_ENGINE_PRIVATE
+#error "engine/jwriter.h is private to engine/ (engine/BUILD)"
+#endif
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "engine/engine.h"
+#include "engine/journal.h"
+
+/* A new item row (first run): key, fp, error may be NULL. */
+void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status st,
+                 const char *error);
+/* An item's progress: steps done, status, attempts; NULL strings unchanged. */
+void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts,
+               const char *error, const char *cert_arn, const char *thing_arn);
+/* One audit line (a JSON object, journal.h); takes b's text and resets b. */
+void jw_audit(eng *g, buf *b);
+/* The thread function (arg: the eng); returns once the queue is closed and
+ * everything in it written. */
+void *jw_main(void *arg);
+/* Frees records still queued (a job that never started its journal thread). */
+void jw_discard(eng *g);
+
+#endif

@@ -1,0 +1,236 @@
+/* One step of one item (see step.h). */
+#include "engine/step.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "engine/call.h"
+#include "engine/eng_impl.h"
+#include "engine/jwriter.h"
+#include "iot/op.h"
+
+static iot_class do_step(worker *w, const work *it, const step *s, step_out *o,
+                         iot_result *res)
+{
+    eng *g = w->g;
+    switch (s->kind) {
+    case ST_REGISTER: {
+        iot_cert_ref ref = {0};
+        iot_class c = iot_register_certificate(
+            w->c, it->pem, g->cfg.cert_active ? "ACTIVE" : "INACTIVE", &ref, res);
+        if (c == IOT_OK && ref.certificate_arn)
+            snprintf(o->registered_arn, sizeof o->registered_arn, "%s",
+                     ref.certificate_arn);
+        iot_cert_ref_free(&ref);
+        return c;
+    }
+    case ST_ACTIVATE:
+        return iot_update_certificate(w->c, it->fp, "ACTIVE", res);
+    case ST_CREATE_THING: {
+        iot_attr attrs[64];
+        size_t n = it->n_attrs < 64 ? it->n_attrs : 64;
+        for (size_t i = 0; i < n; i++) {
+            attrs[i].name = it->attrs[i].name;
+            attrs[i].value = it->attrs[i].value;
+        }
+        iot_create_thing_req req = {
+            .thing_name = it->name,
+            .thing_type = it->device_type ? it->device_type : g->cfg.thing_type,
+            .attrs = attrs,
+            .n_attrs = n,
+        };
+        iot_thing_ref ref = {0};
+        iot_class c = iot_create_thing(w->c, &req, &ref, res);
+        if (c == IOT_OK && ref.thing_arn)
+            snprintf(o->thing_arn, sizeof o->thing_arn, "%s", ref.thing_arn);
+        iot_thing_ref_free(&ref);
+        return c;
+    }
+    case ST_ATTACH_PRINCIPAL:
+        return iot_attach_thing_principal(w->c, it->name, o->cert_arn, res);
+    case ST_ATTACH_POLICY:
+        return iot_attach_policy(w->c, g->cfg.policies[s->arg], o->cert_arn, res);
+    case ST_ADD_GROUP:
+        return iot_add_thing_to_thing_group(w->c, g->cfg.thing_groups[s->arg], it->name,
+                                            res);
+    }
+    return IOT_TERMINAL;
+}
+
+/* A terminal answer that means the step's work is already there. */
+static int idempotent_done(const step *s, const iot_result *res)
+{
+    if (s->kind == ST_REGISTER && res->status == 409 &&
+        !strcmp(res->code, "ResourceAlreadyExistsException"))
+        return 1;
+    return 0;
+}
+
+/* Why a step failed, in the operator's words. */
+static void explain(const work *it, const step *s, const iot_result *res, char *out,
+                    size_t n)
+{
+    char raw[IOT_MSG_MAX + 200];
+    iot_result_format(res, raw, sizeof raw);
+    if (s->kind == ST_ACTIVATE && res->status == 404)
+        snprintf(out, n,
+                 "certificate %.16s... is not registered in this account (run Phase 1 "
+                 "first): %s",
+                 it->fp, raw);
+    else if (s->kind == ST_ACTIVATE && !strcmp(res->code, "CertificateStateException"))
+        snprintf(out, n,
+                 "certificate cannot be activated (REVOKED or in transfer); it is "
+                 "never re-activated: %s",
+                 raw);
+    else if (s->kind == ST_CREATE_THING && res->status == 409)
+        snprintf(out, n,
+                 "a thing named %s already exists with a different type or "
+                 "attributes; not overwritten: %s",
+                 it->name, raw);
+    else
+        snprintf(out, n, "%s", raw);
+}
+
+/* "item":..,"target":..[,"with":..] of a call's audit line. */
+static void call_fields(eng *g, const work *it, const step *s, buf *a)
+{
+    buf_printf(a, "\"item\":%zu,\"target\":", it->idx);
+    buf_json_str(a, s->kind == ST_REGISTER || s->kind == ST_ACTIVATE ? it->fp : it->name);
+    if (s->kind == ST_ATTACH_POLICY || s->kind == ST_ADD_GROUP) {
+        buf_puts(a, ",\"with\":");
+        buf_json_str(a, s->kind == ST_ATTACH_POLICY ? g->cfg.policies[s->arg]
+                                                    : g->cfg.thing_groups[s->arg]);
+    }
+}
+
+/* One step's call, its hooks (call.h): the intent before each attempt, the
+ * answer and the counters after it. */
+typedef struct {
+    worker *w;
+    const work *it;
+    const step *s;
+    step_out *o;
+    iot_op op;
+    int attempts; /* the item's calls before this step */
+} step_call;
+
+static iot_class step_call_fn(void *ctx, iot_result *res)
+{
+    step_call *sc = ctx;
+    return do_step(sc->w, sc->it, sc->s, sc->o, res);
+}
+
+static int step_settled(void *ctx, const iot_result *res)
+{
+    step_call *sc = ctx;
+    return idempotent_done(sc->s, res);
+}
+
+/* The intent, on disk before the call can reach AWS (journal.h). */
+static int step_before(void *ctx, int attempt)
+{
+    step_call *sc = ctx;
+    eng *g = sc->w->g;
+    buf a = BUF_INIT;
+    buf_printf(&a, "{\"intent\":\"%s\",", iot_op_name(sc->op));
+    call_fields(g, sc->it, sc->s, &a);
+    buf_printf(&a, ",\"attempt\":%d}", sc->attempts + attempt + 1);
+    err ae;
+    err_clear(&ae);
+    int rc = jnl_audit(g->j, g->job_id, a.data, &ae);
+    buf_free(&a);
+    if (rc) {
+        /* no call without its audit line: the job stops, items pending */
+        char m[700];
+        eng_set_message(g, "%s; the job stopped with its items pending",
+                        err_format(&ae, m, sizeof m));
+        eng_stop(g);
+        return -1;
+    }
+    return 0;
+}
+
+static void step_after(void *ctx, const iot_result *res, int done, call_next next)
+{
+    step_call *sc = ctx;
+    eng *g = sc->w->g;
+    atomic_fetch_add(&g->calls, 1);
+    if (res->cls == IOT_RETRY_THROTTLE) {
+        /* throttling is absorbed, not failed: the pacer slows down */
+        atomic_fetch_add(&g->throttles, 1);
+        atomic_fetch_add(&g->retries, 1);
+    } else if (next == CALL_NEXT_RETRY) {
+        atomic_fetch_add(&g->retries, 1);
+    }
+    buf a = BUF_INIT;
+    buf_printf(&a, "{\"op\":\"%s\",", iot_op_name(sc->op));
+    call_fields(g, sc->it, sc->s, &a);
+    buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res->status,
+               done ? "ok" : iot_class_name(res->cls));
+    if (res->code[0]) {
+        buf_puts(&a, ",\"code\":");
+        buf_json_str(&a, res->code);
+    }
+    if (!done && res->message[0]) {
+        buf_puts(&a, ",\"message\":");
+        buf_json_str(&a, res->message);
+    }
+    if (res->maybe_applied)
+        buf_puts(&a, ",\"maybe_applied\":true");
+    buf_putc(&a, '}');
+    jw_audit(g, &a);
+}
+
+int step_run(worker *w, const work *it, const step *s, step_out *o, int *attempts,
+             char *why, size_t why_n)
+{
+    eng *g = w->g;
+    step_call sc = {w, it, s, o, plan_step_op(s->kind), *attempts};
+    call_spec sp = {
+        .pace = g->rates[sc.op],
+        .cancel = &g->cancel,
+        .max_attempts = g->max_attempts,
+        .seed = &w->seed,
+        .breaker = g->breaker,
+        .settled = step_settled,
+        .before = step_before,
+        .after = step_after,
+        .hook_ctx = &sc,
+    };
+    call_report rep;
+    iot_result res;
+    call_outcome oc = call_run(&rep, &sp, step_call_fn, &sc, &res);
+    *attempts += rep.attempts;
+    switch (oc) {
+    case CALL_DONE:
+        o->already = rep.cls != IOT_OK;
+        return 1;
+    case CALL_UNREACHABLE: {
+        /* An endpoint that stopped answering: rather than every item
+         * grinding through its retries and failing, stop the job with the
+         * items pending, resumable once the endpoint is back. */
+        char raw[IOT_MSG_MAX + 200];
+        iot_result_format(&res, raw, sizeof raw);
+        eng_set_message(g,
+                        "the endpoint stopped answering (%s); the job stopped with its "
+                        "items pending: run the same command again to resume",
+                        raw);
+        eng_stop(g);
+        return -1;
+    }
+    case CALL_CANCELLED:
+        return -1;
+    case CALL_FAILED:
+        break;
+    }
+    if (rep.gave_up && rep.cls != IOT_RETRY_THROTTLE) {
+        char raw[IOT_MSG_MAX + 200];
+        iot_result_format(&res, raw, sizeof raw);
+        snprintf(why, why_n, "gave up after %d attempts: %s", rep.failures, raw);
+    } else {
+        explain(it, s, &res, why, why_n);
+    }
+    return 0;
+}

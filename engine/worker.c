@@ -1,0 +1,95 @@
+/* A worker thread of a job (see worker.h). */
+#include "engine/worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/buf.h"
+#include "engine/eng_impl.h"
+#include "engine/jwriter.h"
+#include "engine/step.h"
+
+void work_free(work *it)
+{
+    free(it->name);
+    free(it->pem);
+    free(it->device_type);
+    for (size_t i = 0; i < it->n_attrs; i++) {
+        free(it->attrs[i].name);
+        free(it->attrs[i].value);
+    }
+    free(it->attrs);
+    free(it);
+}
+
+/* The audit line of an item's outcome, with one more member. */
+static void audit_outcome(eng *g, const work *it, const char *outcome, const char *name,
+                          const char *value)
+{
+    buf a = BUF_INIT;
+    buf_printf(&a, "{\"outcome\":\"%s\",\"item\":%zu,\"key\":", outcome, it->idx);
+    buf_json_str(&a, it->name ? it->name : "");
+    buf_printf(&a, ",\"%s\":", name);
+    buf_json_str(&a, value);
+    buf_putc(&a, '}');
+    jw_audit(g, &a);
+}
+
+static void process(worker *w, work *it)
+{
+    eng *g = w->g;
+    char cert_arn[256];
+    snprintf(cert_arn, sizeof cert_arn, "arn:aws:iot:%s:%s:cert/%s", g->target.region,
+             g->account, it->fp);
+    step_out o = {.cert_arn = cert_arn};
+    int attempts = it->attempts;
+    char why[512];
+    for (int i = it->start; i < g->plan.n; i++) {
+        const step *s = &g->plan.steps[i];
+        int r = step_run(w, it, s, &o, &attempts, why, sizeof why);
+        if (r < 0) /* cancelled: the item stays pending at step i */
+            return;
+        if (r == 0) {
+            jw_record(g, it->idx, i, JNL_FAILED, attempts, why, NULL, NULL);
+            atomic_fetch_add(&g->failed, 1);
+            eng_add_event(g, it->idx, it->name, why);
+            audit_outcome(g, it, "failed", "reason", why);
+            return;
+        }
+        if (s->kind == ST_REGISTER && o.registered_arn[0]) {
+            snprintf(cert_arn, sizeof cert_arn, "%s", o.registered_arn);
+            o.cert_arn = cert_arn;
+        }
+        atomic_fetch_add(&g->counts[plan_step_count(s->kind)], 1);
+        int last = i + 1 == g->plan.n;
+        jw_record(g, it->idx, i + 1, last ? JNL_DONE : JNL_PENDING, attempts, NULL,
+                  s->kind == ST_REGISTER ? cert_arn : NULL,
+                  o.thing_arn[0] && s->kind == ST_CREATE_THING ? o.thing_arn : NULL);
+    }
+    atomic_fetch_add(&g->done, 1);
+    pthread_mutex_lock(&g->mu);
+    g->done_this_run++;
+    pthread_mutex_unlock(&g->mu);
+    audit_outcome(g, it, "done", "certificate", cert_arn);
+}
+
+void *worker_main(void *arg)
+{
+    worker *w = arg;
+    eng *g = w->g;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals belong to the UI thread */
+    for (;;) {
+        work *it = queue_pop(&g->work_q);
+        if (!it)
+            break;
+        if (!atomic_load(&g->cancel))
+            process(w, it);
+        work_free(it);
+    }
+    return NULL;
+}
