@@ -7,7 +7,9 @@
  * names of the function-key bar, a verdict column, the done part of the
  * progress bar). The screen module only paints them, so tests assert on the
  * exact text and roles of every row without a terminal. Colors are chosen by
- * role in the screen module, never here.
+ * role in the screen module, never here. vm.c draws the frame (title bar,
+ * status line, function-key bar, dialogs); the body is the screen's own
+ * build op (console/screens/<name>.c).
  *
  * Threading: UI thread (or any thread, on its own vm). Ownership: a vm owns
  * its rows; vm_build reuses them. */
