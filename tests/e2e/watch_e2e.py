@@ -212,6 +212,8 @@ class Watch(e2e.E2E):
         self.assertLess(time.monotonic() - t0, self.SETTLE,
                         "a renamed file waited for the settle time")
         self.assertFalse(self.in_folder("batch-0001.json"))
+        # the file is in done/ a moment before the line saying so is written
+        w.wait_log(r"batch-0001\.json: moved to done/batch-0001\.json", 10)
         log = w.log()
         self.assertRegex(log, r"batch-0001\.json: picked up \(\d+ bytes, renamed")
         job = int(re.search(r"batch-0001\.json: job (\d+) \(Phase 2, 25 items", log)
