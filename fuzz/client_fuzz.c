@@ -147,10 +147,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pthread_t t;
     if (pthread_create(&t, NULL, server, NULL))
         abort();
-    static iot_target t; /* lives as long as the process: each input's client */
-    iot_target_set(&t, url, "us-east-1", NULL, "AKIDEXAMPLE", SECRET, TOKEN, NULL);
+    static iot_target target; /* lives as long as the process: each input's client */
+    iot_target_set(&target, url, "us-east-1", NULL, "AKIDEXAMPLE", SECRET, TOKEN, NULL);
     iot_config c = {
-        .target = &t,
+        .target = &target,
         .connect_timeout_ms = 1000,
         .timeout_ms = 2000,
     };

@@ -393,6 +393,8 @@ class Watch(e2e.E2E):
         for name in list(want) + ["link.json"]:
             self.wait_moved("failed", name + ".reason.txt", 20, w)
             self.wait_moved("failed", name, 20, w)
+            # the move comes a moment before the line saying so
+            w.wait_log(r"%s: moved to failed/" % re.escape(name), 10)
         log = w.log()
         self.assertRegex(log, r"link\.json: picked up")
         self.assertTrue(os.path.islink(os.path.join(failed, "link.json")))
