@@ -94,7 +94,7 @@ T() { tmux -S "$SOCK" "$@"; }
 cleanup() {
     T kill-server 2>/dev/null
     rm -rf "$ROOT"
-    if [ "$own_tmp" = 1 ] && [ "$fails" = 0 ] && [ -n "${SCREENS_DIR:-}" ]; then
+    if [ "$own_tmp" = 1 ] && [ "$fails" = 0 ] && [ "$SCREENS" != "$TMP/screens" ]; then
         rm -rf "$TMP"
     fi
 }
