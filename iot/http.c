@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -371,6 +372,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 
     if (n >= 5 && !memcmp(data, "HTTP/", 5)) {
         c->errtype[0] = '\0'; /* a new response (after 100 Continue, say) */
+        c->server_date = 0;
+    } else if (n > 5 && !strncasecmp(data, "date:", 5)) {
+        char v[128];
+        size_t len = n - 5;
+        copy_field(v, sizeof v, data + 5, len < sizeof v - 1 ? len : sizeof v - 1);
+        v[strcspn(v, "\r\n")] = '\0';
+        time_t t = curl_getdate(v, NULL);
+        c->server_date = t > 0 ? (long long)t : 0;
     } else if (n > nl && !strncasecmp(data, name, nl)) {
         const char *v = data + nl;
         size_t len = n - nl;
@@ -458,6 +467,22 @@ static void set_request(CURL *h, iot_client *c, const iot_http_req *r, const cha
     curl_easy_setopt(h, CURLOPT_PREREQDATA, c);
 }
 
+/* Whether res says the signing time is too far from the server's clock: AWS
+ * answers 403 InvalidSignatureException "Signature expired: ..." (or "... not
+ * yet current"), SignatureDoesNotMatch about the time, or RequestTimeTooSkewed. */
+static int skew_answer(const iot_result *res)
+{
+    if (res->status != 403 && res->status != 400)
+        return 0;
+    if (!strcmp(res->code, "RequestTimeTooSkewed"))
+        return 1;
+    if (strcmp(res->code, "InvalidSignatureException") &&
+        strcmp(res->code, "SignatureDoesNotMatch"))
+        return 0;
+    return strstr(res->message, "Signature expired") != NULL ||
+           strstr(res->message, "Signature not yet current") != NULL;
+}
+
 /* host is the Host header value: "name", "name:port", "[v6]:port". */
 static int is_loopback(const char *host)
 {
@@ -511,8 +536,10 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
         goto out;
     }
 
+    int skew_retried = 0;
+again:
     err_clear(&e);
-    sigv4_amz_date(amz_date, (long long)time(NULL));
+    sigv4_amz_date(amz_date, (long long)time(NULL) + c->clock_offset);
     if (iot_http_headers(c, r, amz_date, &lines, &e) < 0) {
         res->cls = IOT_TERMINAL;
         snprintf(res->message, sizeof res->message, "cannot sign the request: %s", e.msg);
@@ -538,6 +565,7 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
     }
 
     buf_reset(&c->resp);
+    c->server_date = 0;
     c->errbuf[0] = c->errtype[0] = '\0';
     c->sends = c->abort_reason = c->too_big = 0;
     set_request(h, c, r, url.data, headers);
@@ -552,6 +580,25 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         iot_http_classify(res, status, c->errtype, c->resp.data, c->resp.len);
+        /* Clock skew: sign with the server's time from now on, and retry once. */
+        if (skew_answer(res) && c->server_date && !skew_retried) {
+            long long offset = c->server_date - (long long)time(NULL);
+            if (llabs(offset - c->clock_offset) > 60) {
+                c->clock_offset = offset;
+                skew_retried = 1;
+                for (struct curl_slist *l = headers; l; l = l->next)
+                    memset(l->data, 0, strlen(l->data));
+                curl_slist_free_all(headers);
+                headers = NULL;
+                if (lines.data)
+                    memset(lines.data, 0, lines.len);
+                buf_reset(&lines);
+                buf_reset(&url);
+                memset(res, 0, sizeof *res);
+                res->op = r->op;
+                goto again;
+            }
+        }
         if (res->cls == IOT_OK)
             buf_append(body, c->resp.data ? c->resp.data : "", c->resp.len);
     }

@@ -47,11 +47,15 @@ struct iot_client {
     const iot_cancel_flag *cancel;
     char errbuf[256]; /* CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE) */
     /* State of the call in progress. */
-    buf resp;          /* response body */
-    char errtype[128]; /* x-amzn-ErrorType header value */
-    int sends;         /* requests started on a connection (prereq callback) */
-    int abort_reason;  /* IOT_ABORT_* */
-    int too_big;       /* the response exceeded IOT_MAX_RESPONSE */
+    buf resp;              /* response body */
+    char errtype[128];     /* x-amzn-ErrorType header value */
+    int sends;             /* requests started on a connection (prereq callback) */
+    int abort_reason;      /* IOT_ABORT_* */
+    int too_big;           /* the response exceeded IOT_MAX_RESPONSE */
+    long long server_date; /* the response's Date header (Unix s); 0 = none */
+    /* Seconds added to the local clock when signing: corrected from the
+     * server's Date after a signature-expired answer (clock skew). */
+    long long clock_offset;
 };
 
 typedef struct iot_http_req {

@@ -9,7 +9,8 @@
 #include "sim/quota.h"
 
 #define WHERE "--faults"
-#define ITEM_HINT "use 500, 503, throttle, reset, late (with a probability), seed or ops"
+#define ITEM_HINT                                                                        \
+    "use 500, 503, throttle, reset, late (with a probability), seed, ops or expire"
 #define TWO53 9007199254740992.0 /* 2^53: u is drawn in [0, 2^53) */
 
 struct fault {
@@ -18,8 +19,9 @@ struct fault {
     double prob[FAULT_KIND_COUNT];
     /* u < cut[k] and u >= cut[k-1] selects kind k (k >= FAULT_500) */
     unsigned long long cut[FAULT_KIND_COUNT];
-    int filtered;       /* an ops: item was given */
-    unsigned char *ops; /* quota_op_count() flags, when filtered */
+    int filtered;                /* an ops: item was given */
+    unsigned char *ops;          /* quota_op_count() flags, when filtered */
+    unsigned long long expire_s; /* expire:N; 0: credentials never expire */
     _Atomic unsigned long long count[FAULT_KIND_COUNT];
 };
 
@@ -146,6 +148,8 @@ static int parse_item(fault *f, const char *s, size_t n, unsigned *seen, err *e)
         bit = FAULT_KIND_COUNT;
     if (klen == 3 && memcmp(s, "ops", 3) == 0)
         bit = FAULT_KIND_COUNT + 1;
+    if (klen == 6 && memcmp(s, "expire", 6) == 0)
+        bit = FAULT_KIND_COUNT + 2;
     if (bit < 0) {
         err_set(e, ERR_USAGE, WHERE, 0, -1,
                 "\"%.*s\": unknown fault \"%.*s\"; " ITEM_HINT, ilen, s,
@@ -170,6 +174,17 @@ static int parse_item(fault *f, const char *s, size_t n, unsigned *seen, err *e)
     }
     if (bit == FAULT_KIND_COUNT + 1)
         return parse_ops(f, val, vlen, ilen, s, e);
+    if (bit == FAULT_KIND_COUNT + 2) {
+        if (parse_u64(val, vlen, &f->expire_s) < 0 || f->expire_s == 0 ||
+            f->expire_s > 86400ull * 366) {
+            err_set(e, ERR_USAGE, WHERE, 0, -1,
+                    "\"%.*s\": expire takes whole seconds from 1 to 31622400, like "
+                    "expire:20",
+                    ilen, s);
+            return -1;
+        }
+        return 0;
+    }
     if (parse_prob(val, vlen, &f->prob[bit]) < 0) {
         err_set(e, ERR_USAGE, WHERE, 0, -1,
                 "\"%.*s\": the probability must be a decimal from 0 to 1, like 0.03",
@@ -287,6 +302,11 @@ double fault_probability(const fault *f, fault_kind k)
     if (!f)
         return k == FAULT_NONE ? 1 : 0;
     return f->prob[k];
+}
+
+unsigned long long fault_expire_seconds(const fault *f)
+{
+    return f ? f->expire_s : 0;
 }
 
 unsigned long long fault_seed(const fault *f)

@@ -18,6 +18,15 @@
  *   ops:A+B+...  only these operations get faults (names as in quota.h, e.g.
  *                ops:CreateThing+AttachPolicy); default: every operation,
  *                including ones outside the quota.h table
+ *   expire:N     credentials expire: each distinct credential (the session
+ *                token X-Amz-Security-Token, or the access key when there is
+ *                none) is accepted for N whole seconds (1..31622400) after the
+ *                sim first sees it, then refused with HTTP 403
+ *                ExpiredTokenException "The security token included in the
+ *                request is expired" -- what AWS answers once session
+ *                credentials pass their Expiration. A client must obtain new
+ *                credentials (a new session token) to go on. Not drawn: it
+ *                does not count towards the probabilities or fault_decide.
  *   none         alone: no faults (same as omitting --faults)
  * P is a plain decimal probability in [0, 1] (0.03, .5, 1; no exponent, always
  * a '.' whatever the locale). Each kind and key may appear once; the
@@ -78,6 +87,9 @@ unsigned long long fault_count(const fault *f, fault_kind k);
 /* The configured probability of k (FAULT_NONE: 1 - the sum), and the seed. */
 double fault_probability(const fault *f, fault_kind k);
 unsigned long long fault_seed(const fault *f);
+
+/* expire:N's N in seconds; 0 when not given (or f NULL): never expire. */
+unsigned long long fault_expire_seconds(const fault *f);
 
 /* "none", "500", "503", "throttle", "reset", "late": the spec's names, also
  * used in the request log. */

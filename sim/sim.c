@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,13 @@ struct sim {
     char region[64];
     atomic_ullong fault_seq;
     atomic_ullong served, rejected, faulted;
+    /* expire:N: first use of each credential (fault.h) */
+    pthread_mutex_t cred_mu;
+    struct cred_seen {
+        char *key;
+        time_t first;
+    } * creds_seen;
+    size_t n_creds_seen, cap_creds_seen;
 };
 
 /* One request. */
@@ -301,6 +309,54 @@ static const char *check_signature(sim *s, struct MHD_Connection *conn,
     return sigv4_verdict_name(v);
 }
 
+/* expire:N (fault.h): whether the request's credential was first seen more
+ * than N seconds ago. The credential is the session token, or the access key
+ * (from the Authorization header) without one. */
+static int credential_expired(sim *s, struct MHD_Connection *conn)
+{
+    unsigned long long n = fault_expire_seconds(s->f);
+    if (!n)
+        return 0;
+    char akid[129];
+    const char *key =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Security-Token");
+    if (!key || !*key) {
+        const char *auth =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        const char *c = auth ? strstr(auth, "Credential=") : NULL;
+        if (!c)
+            return 0;
+        c += strlen("Credential=");
+        size_t len = strcspn(c, "/, ");
+        if (len >= sizeof akid)
+            len = sizeof akid - 1;
+        memcpy(akid, c, len);
+        akid[len] = '\0';
+        key = akid;
+    }
+    time_t now = time(NULL);
+    int expired = 0, found = 0;
+    pthread_mutex_lock(&s->cred_mu);
+    for (size_t i = 0; i < s->n_creds_seen; i++)
+        if (strcmp(s->creds_seen[i].key, key) == 0) {
+            expired = (unsigned long long)(now - s->creds_seen[i].first) >= n;
+            found = 1;
+            break;
+        }
+    if (!found) {
+        if (s->n_creds_seen == s->cap_creds_seen) {
+            s->cap_creds_seen = s->cap_creds_seen ? 2 * s->cap_creds_seen : 16;
+            s->creds_seen =
+                xrealloc(s->creds_seen, s->cap_creds_seen * sizeof *s->creds_seen);
+        }
+        s->creds_seen[s->n_creds_seen].key = xstrdup(key);
+        s->creds_seen[s->n_creds_seen].first = now;
+        s->n_creds_seen++;
+    }
+    pthread_mutex_unlock(&s->cred_mu);
+    return expired;
+}
+
 /* ---- HTTP ---- */
 
 static void request_id(char out[37])
@@ -408,6 +464,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     sig = check_signature(s, conn, method, rq, &rp);
     if (rp.status)
         goto rejected;
+    if (credential_expired(s, conn)) {
+        atomic_fetch_add(&s->faulted, 1);
+        reg_reply_error(&rp, 403, "ExpiredTokenException",
+                        "The security token included in the request is expired "
+                        "(injected by --faults expire)");
+        goto rejected;
+    }
     if (op == ROUTE_NONE) {
         reg_reply_error(&rp, 404, "UnknownOperationException",
                         "No AWS IoT operation of the local endpoint matches %.8s %.200s",
@@ -494,6 +557,7 @@ int sim_start(sim **out, const sim_opts *o, err *e)
     }
     sim *s = xcalloc(1, sizeof *s);
     s->log_fd = -1;
+    pthread_mutex_init(&s->cred_mu, NULL);
     snprintf(s->region, sizeof s->region, "%s", region);
     if (o->access_key) {
         s->akid = xstrdup(o->access_key);
@@ -570,6 +634,10 @@ void sim_stop(sim *s)
     reg_close(s->r);
     quota_free(s->q);
     fault_free(s->f);
+    for (size_t i = 0; i < s->n_creds_seen; i++)
+        free(s->creds_seen[i].key);
+    free(s->creds_seen);
+    pthread_mutex_destroy(&s->cred_mu);
     if (s->log_fd >= 0)
         close(s->log_fd);
     free(s->akid);

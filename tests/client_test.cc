@@ -1459,6 +1459,37 @@ TEST(ClientScenario, SimRejectsBadCredentials)
                  "ResourceNotFoundException");
 }
 
+// Clock skew: a client whose clock is 20 minutes behind the server gets
+// "Signature expired", takes the server's time from the Date header, signs
+// with it from then on, and the call succeeds (one retry, in the client).
+TEST(ClientScenario, SimClockSkewCorrected)
+{
+    if (!sim_built())
+        GTEST_SKIP() << "`thingpress sim` is not built yet";
+    std::string log = tmpdir() + "/skew.jsonl";
+    Sim sim("sim-skew", {"--log", log});
+    ASSERT_FALSE(sim.url.empty());
+    for (long long skew : {-20 * 60LL, 20 * 60LL}) {
+        SCOPED_TRACE(skew);
+        Client c(config(sim.url));
+        iot_client *ic = c;
+        ic->clock_offset = skew; // as if the local clock were off by -skew
+        iot_result r;
+        expect_error(iot_get_policy(c, "p", nullptr, &r), r, 404,
+                     "ResourceNotFoundException");
+        EXPECT_LE(llabs(ic->clock_offset), 5) << "corrected from the Date header";
+        // and it stays corrected: no more stale signatures
+        expect_error(iot_get_policy(c, "p", nullptr, &r), r, 404,
+                     "ResourceNotFoundException");
+    }
+    sim.proc->stop();
+    std::string lines = tu::slurp(log);
+    size_t n = 0;
+    for (size_t p = 0; (p = lines.find("\"sig\":\"stale\"", p)) != std::string::npos; p++)
+        n++;
+    EXPECT_EQ(2u, n) << lines;
+}
+
 // Each injected fault kind arrives as the right class; `late` took effect
 // although its answer was lost, and it reached the sim once (the request
 // went out on a reused connection, where libcurl would resend it).

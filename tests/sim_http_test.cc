@@ -378,6 +378,56 @@ TEST(SimHttp, SignatureVerdicts)
         EXPECT_NE(std::string::npos, log.find(v)) << v;
 }
 
+// expire:N: each session token (or access key without one) is accepted for N
+// seconds after its first use, then refused with 403 ExpiredTokenException;
+// a new token is accepted. A signature-expired answer carries a Date header,
+// from which a client can correct its clock.
+TEST(SimHttp, ExpireRefusesOldTokens)
+{
+    Sim sm(strict("unlimited", "expire:2"));
+    Conn c(sm.port);
+    std::vector<std::pair<std::string, std::string>> tok_a = {
+        {"x-amz-security-token", "token-a"}};
+    ASSERT_EQ(200, c.call("GET", "/things", "", tok_a).status);
+    Resp r;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    do {
+        r = c.call("GET", "/things", "", tok_a);
+        if (r.status != 200)
+            break;
+        std::this_thread::yield();
+    } while (std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(403, r.status);
+    EXPECT_EQ("ExpiredTokenException", r.error()) << r.body;
+    EXPECT_NE(std::string::npos, r.json_str("message").find("expired")) << r.body;
+    // a fresh token with the same key goes on
+    EXPECT_EQ(200,
+              c.call("GET", "/things", "", {{"x-amz-security-token", "token-b"}}).status);
+    EXPECT_EQ(403, c.call("GET", "/things", "", tok_a).status) << "stays refused";
+    unsigned long long faulted = 0;
+    sim_counts(sm.s, nullptr, nullptr, &faulted);
+    EXPECT_GE(faulted, 2u);
+    // the access key alone expires too
+    Resp k = c.call("GET", "/things");
+    EXPECT_EQ(200, k.status);
+    r = c.call("GET", "/things", "", {}, kAkid, kSecret, -20 * 60);
+    EXPECT_EQ("InvalidSignatureException", r.error());
+    EXPECT_NE("", r.header("date")) << "a Date header lets a client correct its clock";
+}
+
+TEST(SimHttp, ExpireSpec)
+{
+    for (const char *bad : {"expire:0", "expire:x", "expire:", "expire:1,expire:2"}) {
+        sim_opts o = strict("unlimited", bad);
+        sim *s = nullptr;
+        err e;
+        err_clear(&e);
+        EXPECT_LT(sim_start(&s, &o, &e), 0) << bad;
+        EXPECT_EQ(ERR_USAGE, e.code) << bad;
+        sim_stop(s);
+    }
+}
+
 TEST(SimHttp, AnyKeyWithoutCredentials)
 {
     sim_opts o{};
