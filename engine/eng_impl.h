@@ -54,6 +54,7 @@ struct eng {
     rate *rates[IOT_OP_COUNT]; /* the operations of the step kinds; others NULL */
     long long job_id;
     journal *j;
+    int lock_fd; /* joblock_take; -1 when not held */
 
     /* threads */
     pthread_t main_tid, journal_tid;

@@ -33,6 +33,7 @@
 #include "base/xalloc.h"
 #include "engine/eng_impl.h"
 #include "engine/journal.h"
+#include "engine/joblock.h"
 #include "engine/jwriter.h"
 #include "engine/plan.h"
 #include "engine/preflight.h"
@@ -338,9 +339,25 @@ static void *engine_main(void *arg)
     int resumed = 0;
     char where[600];
     endpoint_key(g, where, sizeof where);
+    int guard = joblock_guard(jnl_dir(g->j), m, sizeof m);
+    if (guard < 0) {
+        buf_free(&ident);
+        eng_set_message(g, "%s", m);
+        goto out;
+    }
     int rc = jnl_job_open(g->j, g->file, sha, g->phase, g->snap.batch_id, ident.data,
                           where, &g->job_id, &resumed, &e);
     buf_free(&ident);
+    if (!rc)
+        g->lock_fd = joblock_take(jnl_dir(g->j), g->job_id, m, sizeof m);
+    joblock_release(guard);
+    if (!rc) {
+        if (g->lock_fd < 0) {
+            eng_set_message(g, "%s", m);
+            final = ENG_REJECTED;
+            goto out;
+        }
+    }
     if (rc || jnl_item_states(g->j, g->job_id, &p2.steps, &p2.st, &p2.n_states, &e) ||
         jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
         eng_set_message(g, "journal: %s", err_format(&e, m, sizeof m));
@@ -414,6 +431,8 @@ out:
     pf_needs_free(&p1.needs);
     free(p2.steps);
     free(p2.st);
+    joblock_release(g->lock_fd);
+    g->lock_fd = -1;
     finish(g, final);
     return NULL;
 }
@@ -434,6 +453,7 @@ int eng_start(eng **out, const eng_opts *o, err *e)
         g->target.region = xstrdup("us-east-1");
     g->state_dir = eng_dup_or_null(o->state_dir ? o->state_dir : o->cfg->state_dir);
     g->registry = eng_dup_or_null(o->registry);
+    g->lock_fd = -1;
     if (g->target.account)
         snprintf(g->account, sizeof g->account, "%s", g->target.account);
     /* a private copy of the configuration */

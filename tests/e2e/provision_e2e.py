@@ -43,6 +43,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -639,6 +640,56 @@ def make_items(tmp, n):
     vb.write_device_infos(dev, template, pos, n)
     fps = [hashlib.sha256(vb.der_for(template, pos, i)).hexdigest() for i in range(n)]
     return gen, dev, fps, load_devices(dev)
+
+
+# ---------------------------------------------------------------- one runner per job
+
+# Holds the job lock the way a running thingpress does (flock, pid and host
+# inside), says "locked", then waits for stdin to close.
+HOLD_LOCK = """
+import fcntl, os, socket, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+os.write(fd, ("pid %d host %s\\n" % (os.getpid(), socket.gethostname())).encode())
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+class OneRunner(E2E):
+    """Issue 12: one runner per job, held by an OS lock in the state dir."""
+
+    def test_job_running_elsewhere_is_refused(self):
+        sim = Sim(self.tmp)
+        try:
+            sim.start()
+            seed(sim.url)
+            state = self.state_dir("st")
+            os.makedirs(os.path.join(state, "locks"))
+            lock = os.path.join(state, "locks", "job-1.lock")  # the first job of a new state
+            holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, lock],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "locked")
+                path = os.path.join(OPTS.testdata, "espressif", "manifest-espressif.csv")
+                log0 = sim.log_size()
+                r = provision(sim.url, state, path, *JOB)
+                self.assertEqual(r.rc, 2, "a job running elsewhere:\n%s" % r)
+                want = "job 1 is running in pid %d on host %s" % (holder.pid,
+                                                                 socket.gethostname())
+                self.assertIn(want, r.err)
+                self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+                sent = [l["op"] for l in sim.log_lines(log0)]
+                self.assertFalse([o for o in sent if not READ_OPS.match(o)],
+                                 "a refused runner sent mutating calls: %s" % sent)
+            finally:
+                holder.stdin.close()
+                holder.wait(timeout=30)
+            # the holder is gone: its lock died with it
+            r = provision(sim.url, state, path, *JOB)
+            self.ok(r, "after the other runner ended")
+        finally:
+            sim.stop()
 
 
 # ---------------------------------------------------------------- 2. faults
