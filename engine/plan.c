@@ -26,9 +26,16 @@ eng_count plan_step_count(step_kind k)
     return (unsigned)k < PLAN_N_KINDS ? step_count[k] : ENG_REGISTERED;
 }
 
-void plan_build(plan *p, int phase, const jobcfg *cfg)
+_Static_assert(PLAN_MAX_STEPS >= 4 + JOBCFG_MAX_POLICIES + JOBCFG_MAX_THING_GROUPS,
+               "a plan within the AWS limits fits in plan.steps");
+
+int plan_build(plan *p, int phase, const jobcfg *cfg)
 {
     int n = 0;
+    p->n = 0;
+    if (cfg->n_policies > JOBCFG_MAX_POLICIES ||
+        cfg->n_thing_groups > JOBCFG_MAX_THING_GROUPS)
+        return -1; /* jobcfg_check refuses it first; never overflow steps[] */
     if (phase == 1) {
         p->steps[n++] = (step){ST_REGISTER, 0};
         for (size_t i = 0; i < cfg->n_policies; i++)
@@ -49,6 +56,7 @@ void plan_build(plan *p, int phase, const jobcfg *cfg)
             p->steps[n++] = (step){ST_ADD_GROUP, (int)i};
     }
     p->n = n;
+    return 0;
 }
 
 double plan_ceiling(const plan *p, rate *const *rates)

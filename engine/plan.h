@@ -48,8 +48,9 @@ typedef struct plan {
     int n;
 } plan;
 
-/* The plan of every item of a job of this phase (1 or 2) and configuration. */
-void plan_build(plan *p, int phase, const jobcfg *cfg);
+/* The plan of every item of a job of this phase (1 or 2) and configuration.
+ * Returns 0, or -1 when cfg exceeds the AWS limits (jobcfg.h) and p->n = 0. */
+int plan_build(plan *p, int phase, const jobcfg *cfg);
 /* The operation a step of kind k calls. */
 iot_op plan_step_op(step_kind k);
 /* What a step of kind k counts as, for progress. */
