@@ -2,12 +2,14 @@
  * engine/.
  *
  * Design (DESIGN.md §6, the call plan): Phase 1 registers the certificate
- * and attaches each policy, then, unless the thing is deferred, creates the
- * thing, attaches the certificate to it and adds it to each group. Phase 2
- * activates the certificate, creates the thing with its type and
- * attributes, attaches the certificate, each policy and each group. A step
- * is one AWS call; the journal records an item's progress as the number of
- * steps done, so the order of a plan is part of the journal's meaning (a
+ * (INACTIVE) and attaches each policy, then, unless the thing is deferred,
+ * creates the thing, attaches the certificate to it and adds it to each
+ * group; with cert_active it activates the certificate last. Phase 2 creates
+ * the thing with its type and attributes, attaches the certificate, each
+ * policy and each group, and activates the certificate last: a failed item
+ * leaves its certificate INACTIVE. A step is one AWS call; the journal
+ * records an item's progress as the number of steps done, so the order of a
+ * plan is part of the journal's meaning (a
  * resumed job continues at step n of the same plan). Each kind of step calls
  * one operation of iot/ops.def and counts as one kind of progress.
  *
