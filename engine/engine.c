@@ -298,8 +298,16 @@ static void *engine_main(void *arg)
         goto out;
     }
     pthread_mutex_lock(&g->mu); /* eng_snapshot_get reads the plan */
-    plan_build(&g->plan, g->phase, &g->cfg);
+    int planned = plan_build(&g->plan, g->phase, &g->cfg);
     pthread_mutex_unlock(&g->mu);
+    if (planned) {
+        eng_set_message(g,
+                        "%zu policies and %zu thing groups: AWS IoT allows at most %d "
+                        "of each",
+                        g->cfg.n_policies, g->cfg.n_thing_groups, JOBCFG_MAX_POLICIES);
+        final = ENG_REJECTED;
+        goto out;
+    }
     double ceil_ips = plan_ceiling(&g->plan, g->rates);
     pthread_mutex_lock(&g->mu);
     g->snap.ceiling = ceil_ips;

@@ -266,6 +266,12 @@ int jobcfg_check(const jobcfg *c, err *e)
         err_set(e, ERR_USAGE, NULL, 0, -1, "thing type: %s", why);
         return -1;
     }
+    if (c->n_thing_groups > JOBCFG_MAX_THING_GROUPS) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "thing groups: %zu given, AWS IoT allows at most %d per thing",
+                c->n_thing_groups, JOBCFG_MAX_THING_GROUPS);
+        return -1;
+    }
     for (size_t i = 0; i < c->n_thing_groups; i++) {
         if (val_check_thing_type_name(c->thing_groups[i], why, sizeof why) ==
             ITEM_ERROR) {

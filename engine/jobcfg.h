@@ -74,7 +74,12 @@ int jobcfg_set(jobcfg *c, const char *key, const char *value, const char *where,
  * samconfig.toml only the parameter_overrides are read. */
 int jobcfg_load(jobcfg *c, const char *path, err *e);
 
-/* Checks the combination: policy count and names, group and type names. */
+/* AWS IoT limits, checked before anything is sent: policies attached to a
+ * certificate (parsers/validate.c) and thing groups a thing belongs to. */
+enum { JOBCFG_MAX_POLICIES = 10, JOBCFG_MAX_THING_GROUPS = 10 };
+
+/* Checks the combination: policy and group counts (the limits above), policy,
+ * group and type names. */
 int jobcfg_check(const jobcfg *c, err *e);
 
 /* Canonical JSON of what the job does to the registry, for job identity. */

@@ -26,29 +26,40 @@ eng_count plan_step_count(step_kind k)
     return (unsigned)k < PLAN_N_KINDS ? step_count[k] : ENG_REGISTERED;
 }
 
-void plan_build(plan *p, int phase, const jobcfg *cfg)
+_Static_assert(PLAN_MAX_STEPS >= 4 + JOBCFG_MAX_POLICIES + JOBCFG_MAX_THING_GROUPS,
+               "a plan within the AWS limits fits in plan.steps");
+
+int plan_build(plan *p, int phase, const jobcfg *cfg)
 {
     int n = 0;
-    if (phase == 1) {
+    p->n = 0;
+    if (cfg->n_policies > JOBCFG_MAX_POLICIES ||
+        cfg->n_thing_groups > JOBCFG_MAX_THING_GROUPS)
+        return -1; /* jobcfg_check refuses it first; never overflow steps[] */
+    /* Activation last (DESIGN.md §6): a certificate becomes ACTIVE only once
+     * everything else of its item is in place, so a failed item leaves it
+     * INACTIVE. Register is always INACTIVE; UpdateCertificate ACTIVE is
+     * idempotent, and also activates a certificate registered INACTIVE
+     * before (Register answers 409) without asking DescribeCertificate. */
+    if (phase == 1)
         p->steps[n++] = (step){ST_REGISTER, 0};
+    if (phase == 1)
         for (size_t i = 0; i < cfg->n_policies; i++)
             p->steps[n++] = (step){ST_ATTACH_POLICY, (int)i};
-        if (!cfg->thing_deferred) {
-            p->steps[n++] = (step){ST_CREATE_THING, 0};
-            p->steps[n++] = (step){ST_ATTACH_PRINCIPAL, 0};
-            for (size_t i = 0; i < cfg->n_thing_groups; i++)
-                p->steps[n++] = (step){ST_ADD_GROUP, (int)i};
-        }
-    } else {
-        p->steps[n++] = (step){ST_ACTIVATE, 0};
+    if (phase == 2 || !cfg->thing_deferred) {
         p->steps[n++] = (step){ST_CREATE_THING, 0};
         p->steps[n++] = (step){ST_ATTACH_PRINCIPAL, 0};
+    }
+    if (phase == 2)
         for (size_t i = 0; i < cfg->n_policies; i++)
             p->steps[n++] = (step){ST_ATTACH_POLICY, (int)i};
+    if (phase == 2 || !cfg->thing_deferred)
         for (size_t i = 0; i < cfg->n_thing_groups; i++)
             p->steps[n++] = (step){ST_ADD_GROUP, (int)i};
-    }
+    if (phase == 2 || cfg->cert_active)
+        p->steps[n++] = (step){ST_ACTIVATE, 0};
     p->n = n;
+    return 0;
 }
 
 double plan_ceiling(const plan *p, rate *const *rates)

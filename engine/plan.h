@@ -2,12 +2,14 @@
  * engine/.
  *
  * Design (DESIGN.md §6, the call plan): Phase 1 registers the certificate
- * and attaches each policy, then, unless the thing is deferred, creates the
- * thing, attaches the certificate to it and adds it to each group. Phase 2
- * activates the certificate, creates the thing with its type and
- * attributes, attaches the certificate, each policy and each group. A step
- * is one AWS call; the journal records an item's progress as the number of
- * steps done, so the order of a plan is part of the journal's meaning (a
+ * (INACTIVE) and attaches each policy, then, unless the thing is deferred,
+ * creates the thing, attaches the certificate to it and adds it to each
+ * group; with cert_active it activates the certificate last. Phase 2 creates
+ * the thing with its type and attributes, attaches the certificate, each
+ * policy and each group, and activates the certificate last: a failed item
+ * leaves its certificate INACTIVE. A step is one AWS call; the journal
+ * records an item's progress as the number of steps done, so the order of a
+ * plan is part of the journal's meaning (a
  * resumed job continues at step n of the same plan). Each kind of step calls
  * one operation of iot/ops.def and counts as one kind of progress.
  *
@@ -48,8 +50,9 @@ typedef struct plan {
     int n;
 } plan;
 
-/* The plan of every item of a job of this phase (1 or 2) and configuration. */
-void plan_build(plan *p, int phase, const jobcfg *cfg);
+/* The plan of every item of a job of this phase (1 or 2) and configuration.
+ * Returns 0, or -1 when cfg exceeds the AWS limits (jobcfg.h) and p->n = 0. */
+int plan_build(plan *p, int phase, const jobcfg *cfg);
 /* The operation a step of kind k calls. */
 iot_op plan_step_op(step_kind k);
 /* What a step of kind k counts as, for progress. */

@@ -3,9 +3,11 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "engine/call.h"
 #include "engine/eng_impl.h"
 #include "engine/jwriter.h"
@@ -18,19 +20,24 @@ static iot_class do_step(worker *w, const work *it, const step *s, step_out *o,
     switch (s->kind) {
     case ST_REGISTER: {
         iot_cert_ref ref = {0};
-        iot_class c = iot_register_certificate(
-            w->c, it->pem, g->cfg.cert_active ? "ACTIVE" : "INACTIVE", &ref, res);
+        /* always INACTIVE: with cert_active the plan activates it last */
+        iot_class c = iot_register_certificate(w->c, it->pem, "INACTIVE", &ref, res);
         if (c == IOT_OK && ref.certificate_arn)
             snprintf(o->registered_arn, sizeof o->registered_arn, "%s",
                      ref.certificate_arn);
+        else if (res->status == 409 && res->resource_arn[0])
+            /* already registered: its ARN is in the answer, whatever the
+             * account the pre-flight learned (maybe none) */
+            snprintf(o->registered_arn, sizeof o->registered_arn, "%s",
+                     res->resource_arn);
         iot_cert_ref_free(&ref);
         return c;
     }
     case ST_ACTIVATE:
         return iot_update_certificate(w->c, it->fp, "ACTIVE", res);
     case ST_CREATE_THING: {
-        iot_attr attrs[64];
-        size_t n = it->n_attrs < 64 ? it->n_attrs : 64;
+        size_t n = it->n_attrs;
+        iot_attr *attrs = n ? xcalloc(n, sizeof *attrs) : NULL;
         for (size_t i = 0; i < n; i++) {
             attrs[i].name = it->attrs[i].name;
             attrs[i].value = it->attrs[i].value;
@@ -43,6 +50,7 @@ static iot_class do_step(worker *w, const work *it, const step *s, step_out *o,
         };
         iot_thing_ref ref = {0};
         iot_class c = iot_create_thing(w->c, &req, &ref, res);
+        free(attrs);
         if (c == IOT_OK && ref.thing_arn)
             snprintf(o->thing_arn, sizeof o->thing_arn, "%s", ref.thing_arn);
         iot_thing_ref_free(&ref);
@@ -74,7 +82,9 @@ static void explain(const work *it, const step *s, const iot_result *res, char *
 {
     char raw[IOT_MSG_MAX + 200];
     iot_result_format(res, raw, sizeof raw);
-    if (s->kind == ST_ACTIVATE && res->status == 404)
+    if ((s->kind == ST_ACTIVATE || s->kind == ST_ATTACH_PRINCIPAL ||
+         s->kind == ST_ATTACH_POLICY) &&
+        res->status == 404 && strstr(res->message, "ertificate"))
         snprintf(out, n,
                  "certificate %.16s... is not registered in this account (run Phase 1 "
                  "first): %s",

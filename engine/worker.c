@@ -47,7 +47,13 @@ static void process(worker *w, work *it)
     step_out o = {.cert_arn = cert_arn};
     int attempts = it->attempts;
     char why[512];
-    for (int i = it->start; i < g->plan.n; i++) {
+    /* Phase 2 resumes one step early: the step done last is done again
+     * (every step is idempotent). This also resumes an item journalled under
+     * the old Phase 2 order (activation first): there, n steps done were the
+     * activation and n-1 steps of what the plan now does first, and the
+     * activation, last now, is done again at the end. */
+    int start = g->phase == 2 && it->start > 0 ? it->start - 1 : it->start;
+    for (int i = start; i < g->plan.n; i++) {
         const step *s = &g->plan.steps[i];
         int r = step_run(w, it, s, &o, &attempts, why, sizeof why);
         if (r < 0) /* cancelled: the item stays pending at step i */

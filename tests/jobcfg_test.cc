@@ -169,6 +169,25 @@ TEST(JobCfg, TooManyPoliciesIsRejected)
     EXPECT_EQ(-1, jobcfg_check(&x.c, &x.e));
 }
 
+// AWS allows a thing in at most 10 groups: more is refused before anything is
+// sent, and 60 (which overflowed the plan's fixed array) is refused cleanly.
+TEST(JobCfg, TooManyThingGroupsIsRejected)
+{
+    Cfg x;
+    ASSERT_EQ(1, jobcfg_set(&x.c, "thing_groups", "a,b,c,d,e,f,g,h,i,j", NULL, 0, &x.e));
+    EXPECT_EQ(0, jobcfg_check(&x.c, &x.e));
+    ASSERT_EQ(1,
+              jobcfg_set(&x.c, "thing_groups", "a,b,c,d,e,f,g,h,i,j,k", NULL, 0, &x.e));
+    EXPECT_EQ(-1, jobcfg_check(&x.c, &x.e));
+    EXPECT_NE(std::string::npos, std::string(x.e.msg).find("at most 10")) << x.e.msg;
+    std::string many;
+    for (int i = 0; i < 60; i++)
+        many += (i ? ",g" : "g") + std::to_string(i);
+    ASSERT_EQ(1, jobcfg_set(&x.c, "thing_groups", many.c_str(), NULL, 0, &x.e));
+    EXPECT_EQ(-1, jobcfg_check(&x.c, &x.e));
+    EXPECT_EQ(nullptr, strchr(x.e.msg, '\n'));
+}
+
 // jobcfg_from_identity reads back what jobcfg_identity wrote (the journal's
 // copy of a job's configuration, to resume it).
 TEST(JobCfg, IdentityRoundTrip)

@@ -568,7 +568,8 @@ class FixturesMixin:
         want = expected_state([d["certFingerprint"] for d in devices], ["BasicTestPolicy"],
                               devices, ["BasicTestGroup"], "BasicTestType")
         self.assert_registry(url, want, "after one-step Phase 1")
-        self.assert_journal(state, job_id_of(r), len(devices), phase=1, steps=5)
+        # register, policy, thing, principal, group, then activation last
+        self.assert_journal(state, job_id_of(r), len(devices), phase=1, steps=6)
 
     def test_generated(self):
         gen = os.path.join(OPTS.testdata, "generated", "certificates_test.txt")
@@ -1065,9 +1066,19 @@ class NothingSent(E2E):
         want = expected_state(self.fps, ["BasicTestPolicy"], ok, ["BasicTestGroup"],
                               "BasicTestType")
         want["certs"][self.fps[revoked]] = "REVOKED"
-        # the conflicting device's certificate is activated before CreateThing
-        # refuses (the plan's order), and stays unattached
-        want["certs"][self.fps[conflict]] = "ACTIVE"
+        # activation comes last (DESIGN §6): the conflicting device's
+        # certificate stays INACTIVE; the revoked one's thing is made and
+        # attached before its activation is refused; the unknown one's thing
+        # is made before AttachThingPrincipal finds no certificate
+        want["certs"][self.fps[conflict]] = "INACTIVE"
+        rd = self.devices[revoked]
+        want["things"][rd["deviceId"]] = dict(
+            expected_state([self.fps[revoked]], ["BasicTestPolicy"], [rd],
+                           ["BasicTestGroup"], "BasicTestType")["things"][rd["deviceId"]])
+        ud = self.devices[unknown]
+        want["things"][ud["deviceId"]] = dict(
+            expected_state([], [], [ud], [], "BasicTestType")["things"][ud["deviceId"]],
+            principals=[], groups=[])
         want["things"][self.devices[conflict]["deviceId"]] = {
             "type": "BasicTestType", "attrs": other, "principals": [], "groups": []}
         self.assert_registry(self.sim.url, want, "after the item errors")
