@@ -8,6 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "cli/cmd.h"
 #include "cli/jobopts.h"
 #include "iot/client.h"
@@ -169,10 +172,19 @@ static int start_local(provctx *p, err *e)
     }
     char db[1100];
     snprintf(db, sizeof db, "%s/local-endpoint.db", p->state_dir);
-    /* a fresh secret each run: the endpoint lives in this process only */
-    unsigned long long r = (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
-    snprintf(local_secret, sizeof local_secret, "local%016llx",
-             r * 6364136223846793005ULL);
+    /* a fresh secret each run (the endpoint lives in this process only):
+     * 20 random bytes from OpenSSL's CSPRNG, not guessable from the clock
+     * and the pid */
+    unsigned char rnd[20];
+    if (RAND_bytes(rnd, (int)sizeof rnd) != 1) {
+        err_set(e, ERR_INTERNAL, p->state_dir, 0, -1,
+                "local endpoint: cannot draw a random secret (OpenSSL RAND_bytes)");
+        return -1;
+    }
+    memcpy(local_secret, "local", 5);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(local_secret + 5 + 2 * i, 3, "%02x", rnd[i]);
+    OPENSSL_cleanse(rnd, sizeof rnd);
     sim_opts so = {.listen = "127.0.0.1:0",
                    .db_path = db,
                    .quotas = "unlimited",
