@@ -18,6 +18,7 @@
 const char provctx_help[] =
     "  --skip-invalid        provision the valid items of a file that has invalid ones\n"
     "  --endpoint-url URL    AWS IoT endpoint (default: from the AWS configuration)\n"
+    "  --allow-http          allow a plain http:// endpoint that is not loopback\n"
     "  --region R, --profile P, --ca-bundle FILE\n"
     "  --local               use the embedded local endpoint even if AWS is configured\n"
     "  --account ID          the account id (else learned in the pre-flight)\n"
@@ -73,6 +74,10 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--local")) {
         p->local = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--allow-http")) {
+        p->allow_http = 1;
         return 1;
     }
     const char *opt = NULL;
@@ -210,7 +215,8 @@ static creds_options options_of(const provctx *p)
     creds_options co = {.profile = p->profile,
                         .region = p->region,
                         .endpoint_url = p->endpoint,
-                        .ca_bundle = p->ca_bundle};
+                        .ca_bundle = p->ca_bundle,
+                        .allow_http = p->allow_http};
     return co;
 }
 
@@ -279,7 +285,8 @@ int provctx_retarget(provctx *p, int local, const char *endpoint, const char *pr
         creds_options co = {.profile = v[1],
                             .region = v[2],
                             .endpoint_url = v[0],
-                            .ca_bundle = p->ca_bundle};
+                            .ca_bundle = p->ca_bundle,
+                            .allow_http = p->allow_http};
         creds fresh;
         if (creds_resolve(&fresh, &co, e)) {
             for (int i = 0; i < 3; i++)
