@@ -8,6 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "cli/cmd.h"
 #include "cli/jobopts.h"
 #include "iot/client.h"
@@ -15,6 +18,7 @@
 const char provctx_help[] =
     "  --skip-invalid        provision the valid items of a file that has invalid ones\n"
     "  --endpoint-url URL    AWS IoT endpoint (default: from the AWS configuration)\n"
+    "  --allow-http          allow a plain http:// endpoint that is not loopback\n"
     "  --region R, --profile P, --ca-bundle FILE\n"
     "  --local               use the embedded local endpoint even if AWS is configured\n"
     "  --account ID          the account id (else learned in the pre-flight)\n"
@@ -70,6 +74,10 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--local")) {
         p->local = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--allow-http")) {
+        p->allow_http = 1;
         return 1;
     }
     const char *opt = NULL;
@@ -169,10 +177,19 @@ static int start_local(provctx *p, err *e)
     }
     char db[1100];
     snprintf(db, sizeof db, "%s/local-endpoint.db", p->state_dir);
-    /* a fresh secret each run: the endpoint lives in this process only */
-    unsigned long long r = (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
-    snprintf(local_secret, sizeof local_secret, "local%016llx",
-             r * 6364136223846793005ULL);
+    /* a fresh secret each run (the endpoint lives in this process only):
+     * 20 random bytes from OpenSSL's CSPRNG, not guessable from the clock
+     * and the pid */
+    unsigned char rnd[20];
+    if (RAND_bytes(rnd, (int)sizeof rnd) != 1) {
+        err_set(e, ERR_INTERNAL, p->state_dir, 0, -1,
+                "local endpoint: cannot draw a random secret (OpenSSL RAND_bytes)");
+        return -1;
+    }
+    memcpy(local_secret, "local", 5);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(local_secret + 5 + 2 * i, 3, "%02x", rnd[i]);
+    OPENSSL_cleanse(rnd, sizeof rnd);
     sim_opts so = {.listen = "127.0.0.1:0",
                    .db_path = db,
                    .quotas = "unlimited",
@@ -198,7 +215,8 @@ static creds_options options_of(const provctx *p)
     creds_options co = {.profile = p->profile,
                         .region = p->region,
                         .endpoint_url = p->endpoint,
-                        .ca_bundle = p->ca_bundle};
+                        .ca_bundle = p->ca_bundle,
+                        .allow_http = p->allow_http};
     return co;
 }
 
@@ -267,7 +285,8 @@ int provctx_retarget(provctx *p, int local, const char *endpoint, const char *pr
         creds_options co = {.profile = v[1],
                             .region = v[2],
                             .endpoint_url = v[0],
-                            .ca_bundle = p->ca_bundle};
+                            .ca_bundle = p->ca_bundle,
+                            .allow_http = p->allow_http};
         creds fresh;
         if (creds_resolve(&fresh, &co, e)) {
             for (int i = 0; i < 3; i++)

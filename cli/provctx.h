@@ -35,6 +35,7 @@ typedef struct provctx {
     /* options (borrowed from argv), NULL when not given */
     const char *endpoint, *region, *profile, *ca_bundle, *account, *state;
     int local;
+    int allow_http; /* --allow-http: plain http:// to a host not loopback */
     int workers;
     /* resolved by provctx_connect */
     char state_dir[1024];

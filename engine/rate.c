@@ -16,8 +16,9 @@ struct rate {
     rate_clock_fn clock;
     rate_sleep_fn sleep;
     void *clock_ctx;
-    double tps;  /* 0 = unlimited */
-    double next; /* virtual time of the next free slot */
+    double tps;     /* 0 = unlimited */
+    double ceiling; /* never probes above this: RATE_CEILING_FACTOR x start */
+    double next;    /* virtual time of the next free slot */
     double last_throttle;
     double last_decrease;
     double last_adjust;
@@ -76,6 +77,7 @@ rate *rate_new(const char *op, double start_tps)
     r->clock = real_clock;
     r->sleep = real_sleep;
     r->tps = start_tps > 0 ? start_tps : 0;
+    r->ceiling = RATE_CEILING_FACTOR * r->tps;
     double now = rate_now();
     r->next = now;
     r->last_throttle = -1e9;
@@ -165,12 +167,15 @@ static void maybe_increase(rate *r, double now)
 {
     if (now - r->last_adjust < 1.0)
         return;
-    /* x2 until the first throttle, and again after 5 quiet seconds (the
+    /* x2 until the first throttle, x1.5 after 5 quiet seconds (the
      * quota was raised, another client left, or that throttle was a
      * hiccup); +3% a second in between */
     double quiet = now - r->last_throttle;
-    if (r->waited && quiet >= 1.0)
+    if (r->waited && quiet >= 1.0) {
         r->tps *= r->slow_start ? 2.0 : quiet >= 5.0 ? 1.5 : 1.03;
+        if (r->tps > r->ceiling)
+            r->tps = r->ceiling;
+    }
     r->waited = 0;
     r->last_adjust = now;
 }

@@ -11,8 +11,14 @@
  *     measure; and no increase for a cool-down second;
  *   - while callers are waiting on the pacer (it is the bottleneck) and no
  *     throttling has been seen for a second: probe up, x2 per second
- *     until the first throttle ("slow start"), then +3% per second, and x2
- *     again once five seconds pass without a throttle.
+ *     until the first throttle ("slow start"), then +3% per second, and
+ *     x1.5 per second once five seconds pass without a throttle;
+ *   - never above a ceiling of RATE_CEILING_FACTOR (10) times the rate it
+ *     started from (the quota table, or the job's [rates], which is what
+ *     the operator says the quota is): quotas raised up to 10x are still
+ *     found, but an endpoint that never throttles (a quota far above the
+ *     table, throttles lost on the way) cannot make the rate grow without
+ *     end and then burst into a real quota or the local endpoint;
  *   - throttles that are under 3% of at least 50 answers over the last two
  *     seconds are sporadic (a shared account, a hiccup, not this pacer's
  *     excess): they change nothing, so random throttling cannot hold the
@@ -40,6 +46,9 @@ extern "C" {
 #endif
 
 typedef struct rate rate;
+
+/* The ceiling: a pacer never probes above this many times its start rate. */
+#define RATE_CEILING_FACTOR 10.0
 
 /* limit <= 0 means unlimited: acquire never waits and nothing adapts. */
 rate *rate_new(const char *op, double start_tps);

@@ -27,14 +27,24 @@
 #include "engine/journal.h"
 
 /* Appends one RFC 4180 field: quoted when it holds a comma, a quote or a
- * line break, with quotes doubled. */
+ * line break, with quotes doubled. A cell that a spreadsheet would take for
+ * a formula (it begins with = + - @, a tab or a CR: OWASP "CSV injection")
+ * gets a single quote in front, so a thing named "-abc" or an error that
+ * begins with "=" is shown as text. This is the only CSV the project writes
+ * (`watch` copies it as NAME.report.csv; the console's export calls
+ * jnl_report); the JSON report keeps the values as they are. */
 static void csv_field(buf *b, const char *s)
 {
+    int formula = s[0] && strchr("=+-@\t\r", s[0]);
     if (!strpbrk(s, ",\"\r\n")) {
+        if (formula)
+            buf_putc(b, '\'');
         buf_puts(b, s);
         return;
     }
     buf_putc(b, '"');
+    if (formula)
+        buf_putc(b, '\'');
     for (; *s; s++) {
         if (*s == '"')
             buf_putc(b, '"');

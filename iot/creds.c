@@ -71,7 +71,29 @@ static int check_region(const char *r, const char *src, err *e)
     return ok ? 0 : -1;
 }
 
-static int check_url(const char *u, const char *src, err *e)
+/* Is the host of a URL (after the scheme) loopback: localhost, 127.0.0.0/8
+ * or [::1]? Ends at ':', '/', '?' or the end. */
+static int loopback_host(const char *h)
+{
+    size_t n = strcspn(h, "/?#");
+    if (n >= 5 && strncmp(h, "[::1]", 5) == 0 && (n == 5 || h[5] == ':'))
+        return 1;
+    size_t hn = strcspn(h, ":/?#");
+    if (hn == 9 && strncasecmp(h, "localhost", 9) == 0)
+        return 1;
+    if (hn < 4 || strncmp(h, "127.", 4) != 0)
+        return 0;
+    int dots = 0;
+    for (size_t i = 0; i < hn; i++) {
+        if (h[i] == '.')
+            dots++;
+        else if (h[i] < '0' || h[i] > '9')
+            return 0;
+    }
+    return dots == 3 && h[hn - 1] != '.';
+}
+
+static int check_url(const char *u, const char *src, int allow_http, err *e)
 {
     const char *host = NULL;
     if (strncasecmp(u, "https://", 8) == 0)
@@ -89,8 +111,19 @@ static int check_url(const char *u, const char *src, err *e)
             "endpoint URL '%s' (from %s) must start with https:// or http:// and name a "
             "host",
             shown, src);
+        return -1;
     }
-    return ok ? 0 : -1;
+    if (host == u + 7 && !allow_http && !loopback_host(host)) {
+        char shown[120];
+        size_t hn = strcspn(host, "/?#");
+        snprintf(shown, sizeof shown, "%.*s", (int)(hn < 100 ? hn : 100), host);
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "endpoint URL host '%s' (from %s): plain http:// is allowed only to "
+                "loopback (127.0.0.1, ::1, localhost); use https:// or --allow-http",
+                shown, src);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- resolution ---- */
@@ -305,7 +338,7 @@ static int resolve_rest(creds *c, const creds_options *opt, const creds_profile 
                                             c->target.region, cn ? ".cn" : "");
         c->endpoint_source = xstrdup("default for the region");
     }
-    if (check_url(c->target.endpoint_url, c->endpoint_source, e) < 0)
+    if (check_url(c->target.endpoint_url, c->endpoint_source, opt->allow_http, e) < 0)
         return -1;
     size_t ul = strlen(c->target.endpoint_url);
     while (ul > 8 && c->target.endpoint_url[ul - 1] == '/')

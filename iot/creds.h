@@ -70,6 +70,8 @@ typedef struct creds_options {
     const char *ca_bundle;    /* --ca-bundle */
     const char *signing_name; /* SigV4 service; NULL = "iot" */
     int process_timeout_ms;   /* credential_process; 0 = the default above */
+    int allow_http;           /* --allow-http: plain http:// to any host, not
+                                 only loopback (127.0.0.0/8, ::1, localhost) */
 } creds_options;
 
 typedef struct creds {

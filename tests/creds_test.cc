@@ -288,6 +288,45 @@ TEST_F(Creds, MissingRegion)
     EXPECT_STREQ("--endpoint-url", l.c.endpoint_source);
 }
 
+// Plain http:// only to loopback unless --allow-http: keys and certificates
+// would cross the network unencrypted.
+TEST_F(Creds, PlainHttpOnlyToLoopback)
+{
+    setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAWXYZ", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "SeCrEt-h", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    const char *loop[] = {"http://127.0.0.1:8443", "http://127.9.8.7/",
+                          "http://localhost:1", "http://LOCALHOST",
+                          "http://[::1]:8080/x"};
+    for (const char *u : loop) {
+        creds_options opt = {};
+        opt.endpoint_url = u;
+        ok(resolve(&opt));
+    }
+    const char *remote[] = {"http://iot.example.com", "http://10.0.0.5:8080",
+                            "http://127.0.0.1.evil.example", "http://localhost.evil:80"};
+    for (const char *u : remote) {
+        creds_options opt = {};
+        opt.endpoint_url = u;
+        Result &r = resolve(&opt);
+        EXPECT_NE(0, r.rc) << u;
+        EXPECT_NE(std::string::npos,
+                  r.error.find("plain http:// is allowed only to loopback"))
+            << r.error;
+        EXPECT_NE(std::string::npos, r.error.find("--allow-http")) << r.error;
+        EXPECT_EQ(std::string::npos, r.error.find("SeCrEt")) << r.error;
+        opt.allow_http = 1;
+        ok(resolve(&opt));
+    }
+    creds_options opt = {};
+    opt.endpoint_url = "http://iot.example.com:8080/base";
+    EXPECT_EQ(
+        "endpoint URL host 'iot.example.com:8080' (from --endpoint-url): plain http:// "
+        "is allowed only to loopback (127.0.0.1, ::1, localhost); use https:// or "
+        "--allow-http",
+        resolve(&opt).error);
+}
+
 TEST_F(Creds, EndpointPrecedence)
 {
     setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAWXYZ", 1);

@@ -728,6 +728,35 @@ TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
     EXPECT_EQ(4u, lines(tu::slurp(path)).size());
 }
 
+// Cells that a spreadsheet would read as a formula (= + - @, or a leading tab
+// or CR) are prefixed with a single quote (OWASP CSV injection); the JSON
+// report keeps the values as they are.
+TEST(Journal, ReportCsvEscapesFormulaCells)
+{
+    std::string dir = fresh_dir("report-formula");
+    Jnl J(dir);
+    long long id = J.job("/in/a.csv", SHA_A, IDENT, EP, nullptr, 2);
+    J.add(id, 0, "-abc");
+    J.update(id, 0, 1, JNL_FAILED, 1, "=HYPERLINK(\"http://x\",\"y\")");
+    J.add(id, 1, "+1", JNL_SKIPPED, "@SUM(A1)");
+    J.add(id, 2, "dev-2");
+    J.update(id, 2, 3, JNL_FAILED, 1, "\tx");
+    ASSERT_EQ(0, jnl_job_set_status(J.j, id, JOB_FAILED, &J.e));
+    char path[4096];
+    ASSERT_EQ(0, jnl_report(J.j, id, path, sizeof path, &J.e)) << msg(J.e);
+    char fp0[65], fp1[65], fp2[65];
+    snprintf(fp0, sizeof fp0, "%064x", 0);
+    snprintf(fp1, sizeof fp1, "%064x", 1);
+    snprintf(fp2, sizeof fp2, "%064x", 2);
+    std::string want = std::string("idx,key,fingerprint,status,error\r\n") + "0,'-abc," +
+                       fp0 + ",failed,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"\r\n" +
+                       "1,'+1," + fp1 + ",skipped,'@SUM(A1)\r\n" + "2,dev-2," + fp2 +
+                       ",failed,'\tx\r\n";
+    EXPECT_EQ(want, tu::slurp(path));
+    std::string json_path = dir + "/reports/job-" + std::to_string(id) + ".json";
+    EXPECT_NE(std::string::npos, tu::slurp(json_path).find("\"-abc\""));
+}
+
 TEST(Journal, ReportCsvAndJson)
 {
     std::string dir = fresh_dir("report");

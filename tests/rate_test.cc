@@ -144,12 +144,13 @@ TEST(Rate, SettlesUnderLowerQuotas)
 
 // 1% of the calls throttled at random (another client of the account, a
 // hiccup) while the quota is far away: the rate still climbs to what the
-// caller can send (1,000 calls/s here) within 20 s, instead of settling
-// near 1 / 1% = 100/s (it held ~14/s before sporadic throttles were told
-// apart: 411 calls accepted in 30 s).
+// caller can send (1,000 calls/s here, also the pacer's ceiling: 10x its
+// start of 100/s) within 20 s, instead of settling near 1 / 1% = 100/s (it
+// held ~14/s before sporadic throttles were told apart: 411 calls accepted
+// in 30 s).
 TEST(Rate, SporadicThrottlesDoNotHoldTheRateDown)
 {
-    Outcome run = drive(100000, 10, 30, 0.2, 0.01);
+    Outcome run = drive(100000, 100, 30, 0.2, 0.01);
     for (int s = 20; s < 30; s++)
         EXPECT_GE(run.ok_between(s, s + 1), 900u) << "second " << s;
     EXPECT_LE(run.throttled, 0.02 * run.ok.size()) << run.throttled;
@@ -162,6 +163,17 @@ TEST(Rate, SporadicThrottlesAtTheQuota)
     for (int s = 10; s < 60; s++) {
         EXPECT_GE(run.ok_between(s, s + 1), 8u) << "second " << s;
         EXPECT_LE(run.ok_between(s, s + 1), 11u) << "second " << s;
+    }
+}
+
+// No throttle ever comes (a quota far above the table): the rate stops at its
+// ceiling, 10x the rate it started from, instead of doubling without end.
+TEST(Rate, CappedAtTenTimesItsStart)
+{
+    Outcome run = drive(1e9, 10, 60);
+    for (int s = 10; s < 60; s++) {
+        EXPECT_LE(run.ok_between(s, s + 1), 101u) << "second " << s;
+        EXPECT_GE(run.ok_between(s, s + 1), 99u) << "second " << s;
     }
 }
 

@@ -428,6 +428,30 @@ class TlsSelfSigned(pe.E2E):
             sim.stop()
 
 
+class PlainHttpOnlyToLoopback(pe.E2E):
+    """Plain http:// to a host that is not loopback is refused (keys and
+    certificates would cross the network unencrypted) unless --allow-http:
+    exit 2, one line naming the URL's host and the option, nothing sent.
+    (Loopback http:// is what every other test here uses.)"""
+
+    def test_refused_without_allow_http(self):
+        gen = os.path.join(pe.OPTS.testdata, "generated", "certificates_test.txt")
+        cap = Captured()
+        for url in ("http://192.0.2.1:9", "http://iot.example.invalid/base"):
+            argv = ["provision", "--endpoint-url", url, "--policies", "BasicTestPolicy",
+                    "--state", os.path.join(self.tmp, "s"), gen]
+            t0 = time.monotonic()
+            p = run(cap, url, argv, env_with(), timeout=60)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertLess(time.monotonic() - t0, 30, "it tried to connect")
+            err = p.stderr.decode()
+            self.assertEqual(len(err.strip().splitlines()), 1, "not one line:\n" + err)
+            host = url[len("http://"):].split("/")[0]
+            self.assertIn("'%s'" % host, err)
+            self.assertIn("--allow-http", err)
+        self.assertFalse([h for w, d in cap.parts for h in find_needles(d)])
+
+
 # ---------------------------------------------------------------- SigV4
 
 class SimRefusesBadSignatures(pe.E2E):
