@@ -127,6 +127,9 @@ static void target_of(console_ctx *c, con_target *t)
     t->shown_account = p->local ? "123456789012" : eo.target->account;
     t->registry = eo.registry;
     t->describe = c->describe;
+    t->refresh = eo.refresh;
+    t->refresh_ctx = eo.refresh_ctx;
+    t->max_outage_ms = eo.max_outage_ms;
 }
 
 /* console.h con_retarget_fn: the setup form's Endpoint / Profile / Region. */

@@ -46,8 +46,27 @@ static void fmt_duration(char *out, size_t n, double s)
         snprintf(out, n, "%dh%02d", (int)s / 3600, (int)s / 60 % 60);
 }
 
+/* "waiting 1m10s for the service (HTTP 503 ...): next try in 8 s, pauses
+ * in 13m50s" while an outage is waited out. */
+static void waiting_line(const eng_snapshot *s, int tty)
+{
+    char lasted[32], left[32];
+    fmt_duration(lasted, sizeof lasted, s->outage_s);
+    double rest = s->max_outage_s - s->outage_s;
+    fmt_duration(left, sizeof left, rest > 0 ? rest : 0);
+    fprintf(stderr,
+            "%swaiting %s for the service: %s; next try in %.0f s, the job pauses in "
+            "%s%s",
+            tty ? "\r\033[K" : "progress: ", lasted, s->waiting_for, s->next_try_s, left,
+            tty ? "" : "\n");
+}
+
 static void progress(const eng_snapshot *s, int tty, int final)
 {
+    if (s->waiting && !final) {
+        waiting_line(s, tty);
+        return;
+    }
     size_t finished = s->done + s->failed + s->skipped;
     double frac = s->total ? (double)finished / (double)s->total : 0;
     char eta[32];
@@ -191,6 +210,15 @@ int cmd_provision(int argc, char **argv)
         cli_error("%s: %s", path, s.message);
         rc = EXIT_REJECTED;
         break;
+    case ENG_PAUSED:
+        /* an outage past --max-outage: nothing failed, items pending */
+        cli_error("%s: job %lld %s", path, s.job_id, s.message);
+        printf("%s: job %lld (Phase %d) paused: %zu items, %zu done, %zu failed, %zu "
+               "pending\n",
+               path, s.job_id, s.phase, s.total, s.done, s.failed,
+               s.total - s.done - s.failed - s.skipped);
+        rc = EXIT_REJECTED;
+        break;
     default: {
         if (s.dry_run) {
             printf("%s: %s\n", path, s.message);
@@ -219,6 +247,12 @@ int cmd_provision(int argc, char **argv)
             printf("  report: %s\n", s.report);
         if (s.state == ENG_CANCELLED)
             printf("  interrupted: run the same command again to resume\n");
+        if (s.outages)
+            printf("  waited out %u outage%s (%.0f s)\n", s.outages,
+                   s.outages == 1 ? "" : "s", s.outage_total_s);
+        if (s.creds_refreshed)
+            printf("  credentials refreshed %u time%s\n", s.creds_refreshed,
+                   s.creds_refreshed == 1 ? "" : "s");
         /* skipped items are invalid ones: the file was not all good */
         rc = s.state == ENG_DONE && !s.skipped ? EXIT_GOOD : EXIT_ITEMS;
     }

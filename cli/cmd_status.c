@@ -140,6 +140,7 @@ static const char *job_color(const opts *o, jnl_job_status st)
     case JOB_FAILED:
         return "\033[1;31m";
     case JOB_CANCELLED:
+    case JOB_PAUSED:
         return "\033[33m";
     case JOB_RUNNING:
         return "\033[36m";

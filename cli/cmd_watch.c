@@ -518,6 +518,7 @@ static outcome run_job(watch *w, const cand *c)
     int cancelled = 0;
     long long job = 0;
     double last = rate_now();
+    int was_waiting = 0;
     for (;;) {
         eng_snapshot_get(g, &s);
         if (s.job_id && !job) {
@@ -535,12 +536,21 @@ static outcome run_job(watch *w, const cand *c)
         }
         log_events(g, name, &first);
         double now = rate_now();
-        if (s.state == ENG_RUNNING && now - last >= 30) {
+        if (s.waiting && (!was_waiting || now - last >= 30)) {
+            say("%s: waiting %.0f s for the service: %s; next try in %.0f s, the job "
+                "pauses after %.0f s",
+                name, s.outage_s, s.waiting_for, s.next_try_s, s.max_outage_s);
+            last = now;
+        } else if (!s.waiting && was_waiting) {
+            say("%s: the service answers again after %.0f s; going on", name,
+                s.outage_total_s);
+        } else if (s.state == ENG_RUNNING && now - last >= 30) {
             say("%s: %zu/%zu items, %.1f items/s, failed %zu, throttled %llu", name,
                 s.done + s.failed + s.skipped, s.total, s.items_per_s, s.failed,
                 s.throttles);
             last = now;
         }
+        was_waiting = s.waiting;
         usleep(100000);
     }
     eng_wait(g);
@@ -564,6 +574,10 @@ static outcome run_job(watch *w, const cand *c)
         return OUT_RETRY;
     case ENG_ERROR:
         say("%s: not finished: %s", name, s.message);
+        return OUT_RETRY;
+    case ENG_PAUSED:
+        say("%s: job %lld %s; the file stays in %s and is tried again later", name, job,
+            s.message, w->dir);
         return OUT_RETRY;
     case ENG_REJECTED:
         /* Validation passed (phase known, nothing invalid left in): the

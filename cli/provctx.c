@@ -25,7 +25,10 @@ const char provctx_help[] =
     "  --state DIR           journal, audit log and reports (default\n"
     "                        $XDG_STATE_HOME/thingpress)\n"
     "  --workers N           concurrent calls (default 32)\n"
-    "  --rate OP=TPS         starting rate of an operation (adapts to throttling)\n";
+    "  --rate OP=TPS         starting rate of an operation (adapts to throttling)\n"
+    "  --max-outage DUR      how long an outage is waited out before the job\n"
+    "                        pauses, items pending (90s, 15m, 2h; default 15m;\n"
+    "                        0 = pause at once)\n";
 
 void provctx_init(provctx *p)
 {
@@ -83,7 +86,8 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
     const char *opt = NULL;
     static const char *const valued[] = {"--endpoint-url", "--region",  "--profile",
                                          "--ca-bundle",    "--account", "--state",
-                                         "--workers",      "--rate"};
+                                         "--workers",      "--rate",
+                                         "--max-outage"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         size_t n = strlen(valued[k]);
         if (!strncmp(a, valued[k], n) && (a[n] == '\0' || a[n] == '='))
@@ -121,6 +125,16 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
             return -1;
         }
         p->workers = p->cfg.workers;
+        return 1;
+    }
+    if (!strcmp(opt, "--max-outage")) {
+        long ms = provctx_parse_duration_ms(v);
+        if (ms < 0) {
+            cli_error("--max-outage: expected a duration like 90s, 15m or 2h, got '%s'",
+                      v);
+            return -1;
+        }
+        p->max_outage_ms = ms ? ms : -1; /* 0: pause at once */
         return 1;
     }
     /* --rate OP=TPS */
@@ -322,6 +336,43 @@ int provctx_retarget(provctx *p, int local, const char *endpoint, const char *pr
     return 0;
 }
 
+long provctx_parse_duration_ms(const char *v)
+{
+    char *end;
+    errno = 0;
+    double n = strtod(v, &end);
+    if (end == v || errno || n < 0 || n != n)
+        return -1;
+    double mult = 1000;
+    if (!strcmp(end, "ms"))
+        mult = 1;
+    else if (!strcmp(end, "") || !strcmp(end, "s"))
+        mult = 1000;
+    else if (!strcmp(end, "m") || !strcmp(end, "min"))
+        mult = 60000;
+    else if (!strcmp(end, "h"))
+        mult = 3600000;
+    else
+        return -1;
+    double ms = n * mult;
+    return ms > 7 * 24 * 3600000.0 ? -1 : (long)ms;
+}
+
+/* eng_opts.refresh: the same resolution again (credential_process run
+ * again, the credentials file read again), on a worker thread. */
+static int refresh_creds(void *ctx, iot_target *out, err *e)
+{
+    const provctx *p = ctx;
+    creds fresh;
+    creds_options co = options_of(p);
+    if (creds_resolve(&fresh, &co, e))
+        return -1;
+    iot_target_set_credentials(out, fresh.target.access_key, fresh.target.secret_key,
+                               fresh.target.session_token, fresh.target.expiration);
+    creds_free(&fresh);
+    return 0;
+}
+
 int provctx_refresh(provctx *p)
 {
     if (p->local || !p->cr.target.expiration ||
@@ -351,4 +402,9 @@ void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file)
     out->state_dir = p->state_dir;
     out->registry = p->local ? p->registry : NULL;
     out->workers = p->workers;
+    out->max_outage_ms = p->max_outage_ms;
+    if (!p->local) {
+        out->refresh = refresh_creds;
+        out->refresh_ctx = (void *)p;
+    }
 }

@@ -37,6 +37,7 @@ typedef struct provctx {
     int local;
     int allow_http; /* --allow-http: plain http:// to a host not loopback */
     int workers;
+    long max_outage_ms; /* --max-outage; 0 = the engine's default, -1 = none */
     /* resolved by provctx_connect */
     char state_dir[1024];
     creds cr;
@@ -67,6 +68,9 @@ int provctx_retarget(provctx *p, int local, const char *endpoint, const char *pr
 int provctx_refresh(provctx *p);
 /* The engine options of a job on `file` (dry_run 0). */
 void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file);
+
+/* "90s", "15m", "2h", "500ms", "30" (seconds) in ms; -1 when unreadable. */
+long provctx_parse_duration_ms(const char *v);
 
 /* Help lines of the options provctx_option takes besides the job options. */
 extern const char provctx_help[];

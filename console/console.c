@@ -44,6 +44,9 @@ typedef struct owned_target {
     int local;
     iot_target t; /* account NULL for the local endpoint */
     char *registry;
+    keeper_refresh_fn refresh;
+    void *refresh_ctx;
+    long max_outage_ms;
 } owned_target;
 
 /* A retarget running on its own thread (console.h con_retarget_fn). */
@@ -102,6 +105,9 @@ static void target_own(owned_target *out, const con_target *in)
         out->t.account = NULL;
     }
     out->registry = dup_or_null(in->registry);
+    out->refresh = in->refresh;
+    out->refresh_ctx = in->refresh_ctx;
+    out->max_outage_ms = in->max_outage_ms;
 }
 
 /* What the screens show of a target (no secret). */
@@ -369,6 +375,9 @@ static int start_job(con *c)
         .state_dir = c->o->state_dir,
         .registry = t->registry,
         .workers = c->o->workers,
+        .max_outage_ms = t->max_outage_ms,
+        .refresh = t->refresh,
+        .refresh_ctx = t->refresh_ctx,
     };
     err e;
     err_clear(&e);

@@ -26,6 +26,7 @@
 
 #include "base/err.h"
 #include "engine/jobcfg.h"
+#include "engine/keeper.h"
 #include "iot/target.h"
 
 #ifdef __cplusplus
@@ -50,6 +51,11 @@ typedef struct con_target {
     const char *shown_account; /* the account to show before the pre-flight, or NULL */
     const char *registry;      /* eng_opts.registry (the local endpoint's) or NULL */
     const char *describe;      /* one line for the screens, no secret: where and why */
+    /* eng_opts.refresh: new credentials while a job runs; NULL = none. The
+     * context stays valid as long as the console runs. */
+    keeper_refresh_fn refresh;
+    void *refresh_ctx;
+    long max_outage_ms; /* eng_opts.max_outage_ms */
 } con_target;
 
 /* Resolves `want` (credentials, the local endpoint) and fills *out with

@@ -378,6 +378,9 @@ const char *vm_job_status(const app *a, const jnl_job *j, vm_role *role)
     case JOB_CANCELLED:
         *role = ROLE_WARN;
         return "cancelled";
+    case JOB_PAUSED:
+        *role = ROLE_WARN;
+        return "paused";
     case JOB_RUNNING:
     default:
         if (a->run.active && a->run.s.job_id == j->id && !app_run_finished(a)) {

@@ -20,12 +20,24 @@
  *     a register that already happened);
  *   - the cancel flag ends a wait for a slot or a pause at once, and no
  *     retry starts once it is set;
- *   - an optional breaker, shared by every caller of one job, counts
- *     transport failures in a row across them; past its limit the endpoint
- *     is taken as unreachable and the call that tripped it ends
- *     CALL_UNREACHABLE (the engine then stops the job, items pending).
- * Policy changes (pausing a job on systemic errors, Retry-After, refreshing
- * credentials) belong here, so that every caller gets them.
+ *   - Retry-After: a pause is never shorter than the answer asks for;
+ *   - an optional breaker, shared by every caller of one job, tells a
+ *     systemic error from an item's own (DESIGN.md §6): `limit` 5xx,
+ *     transport or credential failures in a row across every caller (no
+ *     other answer between them) open an outage. While it is open nothing is
+ *     sent but one probe at a time, with pauses growing from 1 s to 30 s
+ *     (never shorter than a Retry-After); the calls waiting at it keep their
+ *     attempts (an outage's failures are not the item's). Any answer that is
+ *     not systemic closes it and every caller goes on by itself. An outage
+ *     that lasts max_outage_ms trips the breaker: the waiting calls end
+ *     CALL_PAUSED and the engine pauses the job, items pending;
+ *   - an optional credential keeper (keeper.h): before each attempt the
+ *     client gets the newest credentials (refreshed ahead of their
+ *     expiration); an answer that refuses the credentials renews them once
+ *     for every caller and the call is sent again, not failed. Credentials
+ *     that cannot be renewed open an outage at once (they never fail items
+ *     one by one).
+ * Policy changes belong here, so that every caller gets them.
  *
  * Threading: call_run() runs on the caller's thread and blocks it (pacing,
  * backoff, the call); any number of threads may run calls at once. A
@@ -35,6 +47,7 @@
 #ifndef TP_ENGINE_CALL_H
 #define TP_ENGINE_CALL_H
 
+#include "engine/keeper.h"
 #include "engine/rate.h"
 #include "iot/client.h"
 
@@ -54,7 +67,7 @@ typedef enum {
     CALL_DONE,        /* answered IOT_OK, or an answer `settled` accepts */
     CALL_FAILED,      /* a final answer, or retries exhausted (gave_up) */
     CALL_CANCELLED,   /* the cancel flag, or the `before` hook, stopped it */
-    CALL_UNREACHABLE, /* this call tripped the breaker */
+    CALL_PAUSED,      /* the breaker tripped: an outage lasted its max */
 } call_outcome;
 
 /* What call_run does after an answer (told to the `after` hook). */
@@ -67,12 +80,25 @@ typedef enum {
 
 typedef struct call_breaker call_breaker;
 
-/* A breaker that trips after `limit` transport failures in a row, counted
- * over every caller that shares it; any other answer resets the count. */
-call_breaker *call_breaker_new(int limit);
+/* A breaker that opens an outage after `limit` systemic failures in a row
+ * (every caller that shares it) and trips once an outage has lasted
+ * max_outage_ms (0: at once). */
+call_breaker *call_breaker_new(int limit, long max_outage_ms);
 void call_breaker_free(call_breaker *b);
 /* 1 once it has tripped (any thread). */
 int call_breaker_tripped(const call_breaker *b);
+
+/* What the breaker is doing, for progress (any thread). */
+typedef struct call_outage {
+    int open;              /* an outage is being waited out */
+    long long for_ms;      /* since its first error */
+    long long next_ms;     /* until the next probe; 0 = now or in flight */
+    long max_ms;           /* max outage */
+    unsigned outages;      /* outages so far (this one included) */
+    long long waited_ms;   /* total time spent in outages, this one included */
+    char reason[400];      /* the last systemic answer, one line */
+} call_outage;
+void call_breaker_status(call_breaker *b, call_outage *out);
 
 typedef struct call_spec {
     rate *pace;                     /* the operation's pacer; NULL = not paced */
@@ -80,6 +106,9 @@ typedef struct call_spec {
     int max_attempts;               /* 5xx / transport failures; 0 = default */
     unsigned int *seed;             /* jitter state of the calling thread */
     call_breaker *breaker;          /* NULL = none */
+    struct keeper *creds;           /* NULL = credentials never refreshed */
+    iot_client *client;             /* the client keeper_sync updates */
+    unsigned *creds_gen;            /* the client's credential generation */
 
     /* Optional hooks, all given hook_ctx. settled: a non-OK answer that
      * means the work is already done. before: after the slot, before
@@ -97,7 +126,8 @@ typedef struct call_report {
     iot_class cls; /* the last answer's class (IOT_CANCELLED if none) */
     int attempts;  /* calls sent */
     int throttles; /* throttled answers among them */
-    int failures;  /* 5xx / transport answers among them */
+    int failures;  /* 5xx / transport answers among them, outages' aside */
+    int renewals;  /* credentials renewed after a refusal */
     int gave_up;   /* CALL_FAILED because a retry limit was reached */
 } call_report;
 

@@ -61,7 +61,9 @@ struct eng {
     pthread_t *worker_tids;
     queue work_q, jnl_q;
     atomic_int cancel;
-    call_breaker *breaker; /* transport failures in a row, every worker */
+    atomic_int paused_said; /* the pause's message is written once */
+    call_breaker *breaker; /* outages: systemic failures in a row, every worker */
+    keeper *creds;         /* the credentials, refreshed while the job runs */
 
     /* progress */
     pthread_mutex_t mu; /* everything below but the atomics */

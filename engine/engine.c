@@ -52,7 +52,8 @@ double eng_default_tps(const char *op)
 const char *eng_state_name(eng_state s)
 {
     static const char *const n[] = {"validating", "pre-flight", "running",  "done",
-                                    "failed",     "cancelled",  "rejected", "error"};
+                                    "failed",     "cancelled",  "rejected", "error",
+                                    "paused"};
     return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "?";
 }
 
@@ -412,8 +413,8 @@ static void *engine_main(void *arg)
 
     jnl_job_status js;
     if (call_breaker_tripped(g->breaker)) {
-        final = ENG_ERROR;
-        js = JOB_RUNNING; /* interrupted: resumable */
+        final = ENG_PAUSED;
+        js = JOB_PAUSED; /* resumable */
     } else if (atomic_load(&g->cancel)) {
         final = ENG_CANCELLED;
         js = JOB_CANCELLED;
@@ -490,7 +491,13 @@ int eng_start(eng **out, const eng_opts *o, err *e)
                 tps = c->rates[i].tps;
         g->rates[op] = rate_new(iot_op_name(op), tps);
     }
-    g->breaker = call_breaker_new(3 * g->n_workers + 20);
+    /* an outage: as many systemic failures in a row as there are workers
+     * (at least 8), with no other answer between them */
+    long max_outage = o->max_outage_ms > 0   ? o->max_outage_ms
+                      : o->max_outage_ms < 0 ? 0
+                                             : ENG_DEFAULT_MAX_OUTAGE_MS;
+    g->breaker = call_breaker_new(g->n_workers > 8 ? g->n_workers : 8, max_outage);
+    g->creds = keeper_new(&g->target, o->refresh, o->refresh_ctx);
     queue_init(&g->work_q, (size_t)g->n_workers * 4);
     queue_init(&g->jnl_q, 0);
     pthread_mutex_init(&g->mu, NULL);
@@ -531,6 +538,18 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     size_t finished = out->done + out->failed + out->skipped;
     size_t left = out->total > finished ? out->total - finished : 0;
     out->eta = out->items_per_s > 0 ? (double)left / out->items_per_s : -1;
+    call_outage ou;
+    call_breaker_status(g->breaker, &ou);
+    out->waiting = ou.open && !call_breaker_tripped(g->breaker);
+    snprintf(out->waiting_for, sizeof out->waiting_for, "%s", ou.open ? ou.reason : "");
+    out->outage_s = (double)ou.for_ms / 1000;
+    out->next_try_s = (double)ou.next_ms / 1000;
+    out->max_outage_s = (double)ou.max_ms / 1000;
+    out->outages = ou.outages;
+    out->outage_total_s = (double)ou.waited_ms / 1000;
+    unsigned refreshed = 0, refresh_failed = 0;
+    keeper_counts(g->creds, &refreshed, &refresh_failed);
+    out->creds_refreshed = refreshed;
     out->n_ops = 0;
     for (int op = 0; op < IOT_OP_COUNT && out->n_ops < ENG_MAX_OPS; op++) {
         if (used[op])
@@ -579,6 +598,7 @@ void eng_free(eng *g)
     }
     jw_discard(g);
     call_breaker_free(g->breaker);
+    keeper_free(g->creds);
     queue_destroy(&g->work_q);
     queue_destroy(&g->jnl_q);
     pthread_mutex_destroy(&g->mu);

@@ -35,6 +35,7 @@
 
 #include "base/err.h"
 #include "engine/jobcfg.h"
+#include "engine/keeper.h"
 #include "engine/rate.h"
 #include "iot/target.h"
 
@@ -57,7 +58,19 @@ typedef struct eng_opts {
     int workers;      /* 0 = default (32) */
     int dry_run;      /* validate + pre-flight only */
     int max_attempts; /* per call, for 5xx/transport errors; 0 = 10 */
+    /* How long the job waits out an outage (systemic errors: sustained 5xx,
+     * refused or timed-out connections, DNS, credentials refused and not
+     * renewable) before it pauses with its items pending, in ms;
+     * 0 = ENG_DEFAULT_MAX_OUTAGE_MS, < 0 = pause as soon as one begins. */
+    long max_outage_ms;
+    /* New credentials while the job runs (keeper.h): called ahead of their
+     * expiration and when AWS refuses them, one call at a time, on a worker
+     * thread. NULL: the credentials cannot be refreshed. */
+    keeper_refresh_fn refresh;
+    void *refresh_ctx;
 } eng_opts;
+
+enum { ENG_DEFAULT_MAX_OUTAGE_MS = 15 * 60 * 1000 };
 
 typedef enum {
     ENG_VALIDATING,
@@ -69,6 +82,7 @@ typedef enum {
     ENG_REJECTED,  /* the file, the configuration or the pre-flight refused it;
                       nothing was sent */
     ENG_ERROR,     /* could not run (journal, endpoint): see message */
+    ENG_PAUSED,    /* an outage lasted --max-outage: items pending, resumable */
 } eng_state;
 
 const char *eng_state_name(eng_state s);
@@ -111,6 +125,16 @@ typedef struct eng_snapshot {
     char batch_id[256];
     char message[512]; /* rejection / error reason, or the last item error */
     char report[1024]; /* report CSV path once written */
+    /* An outage being waited out (DESIGN.md §6): nothing is sent but a
+     * probe; the job goes on by itself when the service answers. */
+    int waiting;
+    char waiting_for[400]; /* the last systemic answer, one line */
+    double outage_s;       /* how long this outage has lasted */
+    double next_try_s;     /* until the next probe (0 = now) */
+    double max_outage_s;   /* when the job pauses */
+    unsigned outages;      /* outages waited out so far (this one included) */
+    double outage_total_s; /* time spent in outages */
+    unsigned creds_refreshed; /* credentials renewed while running */
 } eng_snapshot;
 
 typedef struct eng eng;

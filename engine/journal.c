@@ -169,6 +169,8 @@ const char *jnl_job_status_name(jnl_job_status st)
         return "failed";
     case JOB_CANCELLED:
         return "cancelled";
+    case JOB_PAUSED:
+        return "paused";
     }
     return "unknown";
 }

@@ -78,6 +78,7 @@ typedef enum {
     JOB_DONE = 1,    /* every item done */
     JOB_FAILED = 2,  /* finished with failed items */
     JOB_CANCELLED = 3,
+    JOB_PAUSED = 4, /* stopped by an outage past its max: resumable */
 } jnl_job_status;
 
 typedef struct jnl_job {

@@ -87,7 +87,7 @@ static void check_one(regcheck *r, size_t i, rc_result *out)
         iot_cert_desc_free(&d);
         return;
     case CALL_CANCELLED:
-    case CALL_UNREACHABLE:
+    case CALL_PAUSED:
         out->state = RC_PENDING;
         return;
     case CALL_FAILED:

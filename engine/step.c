@@ -204,6 +204,9 @@ int step_run(worker *w, const work *it, const step *s, step_out *o, int *attempt
         .max_attempts = g->max_attempts,
         .seed = &w->seed,
         .breaker = g->breaker,
+        .creds = g->creds,
+        .client = w->c,
+        .creds_gen = &w->creds_gen,
         .settled = step_settled,
         .before = step_before,
         .after = step_after,
@@ -217,16 +220,17 @@ int step_run(worker *w, const work *it, const step *s, step_out *o, int *attempt
     case CALL_DONE:
         o->already = rep.cls != IOT_OK;
         return 1;
-    case CALL_UNREACHABLE: {
-        /* An endpoint that stopped answering: rather than every item
-         * grinding through its retries and failing, stop the job with the
-         * items pending, resumable once the endpoint is back. */
-        char raw[IOT_MSG_MAX + 200];
-        iot_result_format(&res, raw, sizeof raw);
-        eng_set_message(g,
-                        "the endpoint stopped answering (%s); the job stopped with its "
-                        "items pending: run the same command again to resume",
-                        raw);
+    case CALL_PAUSED: {
+        /* An outage that lasted the max outage: rather than every item
+         * failing, the job pauses with its items pending, resumable once the
+         * service answers again (the first worker here says why). */
+        call_outage ou;
+        call_breaker_status(g->breaker, &ou);
+        if (!atomic_exchange(&g->paused_said, 1))
+            eng_set_message(g,
+                            "paused after %lld s without an answer (%s); items pending: "
+                            "run the same command again to resume",
+                            ou.for_ms / 1000, ou.reason);
         eng_stop(g);
         return -1;
     }

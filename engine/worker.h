@@ -47,6 +47,7 @@ typedef struct worker {
     eng *g;
     iot_client *c;
     unsigned int seed; /* backoff jitter */
+    unsigned creds_gen; /* the generation of c's credentials (keeper.h) */
 } worker;
 
 /* The thread function: arg is a worker; returns once the queue is closed

@@ -118,7 +118,21 @@ typedef struct iot_result {
     char message[IOT_MSG_MAX];     /* AWS message or transport reason, one line */
     char resource_id[IOT_ID_MAX];  /* 409: the existing resource's id, or "" */
     char resource_arn[IOT_ID_MAX]; /* 409: its ARN, or "" */
+    /* The answer's Retry-After (seconds or an HTTP date), in ms; 0 = none.
+     * Capped at IOT_MAX_RETRY_AFTER_MS. */
+    long retry_after_ms;
+    /* 1: the credentials were refused (403 ExpiredToken(Exception),
+     * UnrecognizedClientException, InvalidClientTokenId,
+     * InvalidSignatureException that is not about the clock): new
+     * credentials may succeed where a retry cannot. cls is IOT_TERMINAL. */
+    int creds_refused;
 } iot_result;
+
+#define IOT_MAX_RETRY_AFTER_MS 300000L
+
+/* Whether an AWS error code (with its HTTP status and message) means the
+ * request's credentials were refused rather than the request itself. */
+int iot_creds_refused(long status, const char *code, const char *message);
 
 const char *iot_class_name(iot_class c); /* "ok", "throttled", ... */
 int iot_class_retryable(iot_class c);    /* THROTTLE, SERVER, TRANSPORT */

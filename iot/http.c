@@ -3,6 +3,7 @@
 #include "iot/http.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -168,6 +169,26 @@ static int is_throttle_code(const char *code)
            !strcmp(code, "TooManyRequestsException") || !strcmp(code, "Throttling");
 }
 
+int iot_creds_refused(long status, const char *code, const char *message)
+{
+    if (status != 403 && status != 400 && status != 401)
+        return 0;
+    static const char *const refused[] = {
+        "ExpiredTokenException", "ExpiredToken",         "UnrecognizedClientException",
+        "InvalidClientTokenId",  "InvalidSignatureException", "SignatureDoesNotMatch",
+        "IncompleteSignature",   "MissingAuthenticationToken",
+    };
+    int hit = 0;
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        hit |= !strcmp(code, refused[i]);
+    /* a signature refused for the clock is the skew correction's, not the
+     * credentials' */
+    if (hit && message &&
+        (strstr(message, "Signature expired") || strstr(message, "not yet current")))
+        return 0;
+    return hit;
+}
+
 void iot_http_classify(iot_result *res, long status, const char *errtype,
                        const char *body, size_t body_len)
 {
@@ -225,6 +246,8 @@ void iot_http_classify(iot_result *res, long status, const char *errtype,
     /* 500/502/504 can come after the service (or the backend behind a
      * gateway) acted; 503 and throttling are refusals before any work. */
     res->maybe_applied = status == 500 || status == 502 || status == 504;
+    res->creds_refused =
+        res->cls == IOT_TERMINAL && iot_creds_refused(status, res->code, res->message);
     if (!res->message[0]) {
         if (res->cls == IOT_TERMINAL && status >= 300 && status < 400)
             snprintf(res->message, sizeof res->message,
@@ -373,6 +396,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     if (n >= 5 && !memcmp(data, "HTTP/", 5)) {
         c->errtype[0] = '\0'; /* a new response (after 100 Continue, say) */
         c->server_date = 0;
+        c->retry_after_ms = 0;
+    } else if (n > 12 && !strncasecmp(data, "retry-after:", 12)) {
+        char v[128];
+        size_t len = n - 12;
+        copy_field(v, sizeof v, data + 12, len < sizeof v - 1 ? len : sizeof v - 1);
+        v[strcspn(v, "\r\n")] = '\0';
+        c->retry_after_ms = iot_http_retry_after_ms(v, (long long)time(NULL));
     } else if (n > 5 && !strncasecmp(data, "date:", 5)) {
         char v[128];
         size_t len = n - 5;
@@ -483,6 +513,32 @@ static int skew_answer(const iot_result *res)
            strstr(res->message, "Signature not yet current") != NULL;
 }
 
+long iot_http_retry_after_ms(const char *v, long long now)
+{
+    while (*v == ' ' || *v == '\t')
+        v++;
+    long long ms;
+    if (*v >= '0' && *v <= '9') {
+        char *end;
+        errno = 0;
+        unsigned long long secs = strtoull(v, &end, 10);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end || errno)
+            return 0;
+        ms = secs > IOT_MAX_RETRY_AFTER_MS / 1000 ? IOT_MAX_RETRY_AFTER_MS
+                                                  : (long long)secs * 1000;
+    } else {
+        time_t t = curl_getdate(v, NULL);
+        if (t <= 0)
+            return 0;
+        ms = ((long long)t - now) * 1000;
+        if (ms <= 0)
+            return 0;
+    }
+    return ms > IOT_MAX_RETRY_AFTER_MS ? IOT_MAX_RETRY_AFTER_MS : (long)ms;
+}
+
 /* host is the Host header value: "name", "name:port", "[v6]:port". */
 static int is_loopback(const char *host)
 {
@@ -566,6 +622,7 @@ again:
 
     buf_reset(&c->resp);
     c->server_date = 0;
+    c->retry_after_ms = 0;
     c->errbuf[0] = c->errtype[0] = '\0';
     c->sends = c->abort_reason = c->too_big = 0;
     set_request(h, c, r, url.data, headers);
@@ -580,6 +637,8 @@ again:
         long status = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         iot_http_classify(res, status, c->errtype, c->resp.data, c->resp.len);
+        if (res->cls != IOT_OK)
+            res->retry_after_ms = c->retry_after_ms;
         /* Clock skew: sign with the server's time from now on, and retry once. */
         if (skew_answer(res) && c->server_date && !skew_retried) {
             long long offset = c->server_date - (long long)time(NULL);

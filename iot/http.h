@@ -53,6 +53,7 @@ struct iot_client {
     int abort_reason;      /* IOT_ABORT_* */
     int too_big;           /* the response exceeded IOT_MAX_RESPONSE */
     long long server_date; /* the response's Date header (Unix s); 0 = none */
+    long retry_after_ms;   /* the response's Retry-After, in ms; 0 = none */
     /* Seconds added to the local clock when signing: corrected from the
      * server's Date after a signature-expired answer (clock skew). */
     long long clock_offset;
@@ -92,6 +93,11 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
  * the first ':', else the body's __type after '#', else its code), message
  * (body message / Message, first line), resourceId/resourceArn. errtype may
  * be NULL or "". Does not touch res->op or res->elapsed_us. */
+/* A Retry-After value (delay-seconds, or an HTTP date compared with now,
+ * Unix s) in ms, capped at IOT_MAX_RETRY_AFTER_MS; 0 when absent, past or
+ * unreadable. */
+long iot_http_retry_after_ms(const char *value, long long now);
+
 void iot_http_classify(iot_result *res, long status, const char *errtype,
                        const char *body, size_t body_len);
 

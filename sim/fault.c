@@ -10,7 +10,8 @@
 
 #define WHERE "--faults"
 #define ITEM_HINT                                                                        \
-    "use 500, 503, throttle, reset, late (with a probability), seed, ops or expire"
+    "use 500, 503, throttle, reset, late (with a probability), seed, ops, expire or "  \
+    "outage"
 #define TWO53 9007199254740992.0 /* 2^53: u is drawn in [0, 2^53) */
 
 struct fault {
@@ -22,6 +23,7 @@ struct fault {
     int filtered;                /* an ops: item was given */
     unsigned char *ops;          /* quota_op_count() flags, when filtered */
     unsigned long long expire_s; /* expire:N; 0: credentials never expire */
+    unsigned long long outage_from, outage_len; /* outage:S+L; len 0: none */
     _Atomic unsigned long long count[FAULT_KIND_COUNT];
 };
 
@@ -150,6 +152,8 @@ static int parse_item(fault *f, const char *s, size_t n, unsigned *seen, err *e)
         bit = FAULT_KIND_COUNT + 1;
     if (klen == 6 && memcmp(s, "expire", 6) == 0)
         bit = FAULT_KIND_COUNT + 2;
+    if (klen == 6 && memcmp(s, "outage", 6) == 0)
+        bit = FAULT_KIND_COUNT + 3;
     if (bit < 0) {
         err_set(e, ERR_USAGE, WHERE, 0, -1,
                 "\"%.*s\": unknown fault \"%.*s\"; " ITEM_HINT, ilen, s,
@@ -180,6 +184,20 @@ static int parse_item(fault *f, const char *s, size_t n, unsigned *seen, err *e)
             err_set(e, ERR_USAGE, WHERE, 0, -1,
                     "\"%.*s\": expire takes whole seconds from 1 to 31622400, like "
                     "expire:20",
+                    ilen, s);
+            return -1;
+        }
+        return 0;
+    }
+    if (bit == FAULT_KIND_COUNT + 3) {
+        const char *plus = memchr(val, '+', vlen);
+        if (!plus || parse_u64(val, (size_t)(plus - val), &f->outage_from) < 0 ||
+            parse_u64(plus + 1, vlen - (size_t)(plus - val) - 1, &f->outage_len) < 0 ||
+            f->outage_len == 0 || f->outage_from > 86400ull * 366 ||
+            f->outage_len > 86400ull * 366) {
+            err_set(e, ERR_USAGE, WHERE, 0, -1,
+                    "\"%.*s\": outage takes START+LENGTH in whole seconds from the "
+                    "start, like outage:10+90",
                     ilen, s);
             return -1;
         }
@@ -302,6 +320,12 @@ double fault_probability(const fault *f, fault_kind k)
     if (!f)
         return k == FAULT_NONE ? 1 : 0;
     return f->prob[k];
+}
+
+int fault_outage_at(const fault *f, double since_start)
+{
+    return f && f->outage_len && since_start >= (double)f->outage_from &&
+           since_start < (double)(f->outage_from + f->outage_len);
 }
 
 unsigned long long fault_expire_seconds(const fault *f)

@@ -49,6 +49,7 @@ struct sim {
     char region[64];
     atomic_ullong fault_seq;
     atomic_ullong served, rejected, faulted;
+    struct timespec started; /* outage:S+L counts from here (monotonic) */
     /* expire:N: first use of each credential (fault.h) */
     pthread_mutex_t cred_mu;
     struct cred_seen {
@@ -464,6 +465,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     sig = check_signature(s, conn, method, rq, &rp);
     if (rp.status)
         goto rejected;
+    if (fault_outage_at(s->f, (double)(rq->t0.tv_sec - s->started.tv_sec) +
+                                  (double)(rq->t0.tv_nsec - s->started.tv_nsec) / 1e9)) {
+        atomic_fetch_add(&s->faulted, 1);
+        reg_reply_error(&rp, 503, "ServiceUnavailableException",
+                        "Service unavailable (injected by --faults outage)");
+        goto rejected;
+    }
     if (credential_expired(s, conn)) {
         atomic_fetch_add(&s->faulted, 1);
         reg_reply_error(&rp, 403, "ExpiredTokenException",
@@ -558,6 +566,7 @@ int sim_start(sim **out, const sim_opts *o, err *e)
     sim *s = xcalloc(1, sizeof *s);
     s->log_fd = -1;
     pthread_mutex_init(&s->cred_mu, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &s->started);
     snprintf(s->region, sizeof s->region, "%s", region);
     if (o->access_key) {
         s->akid = xstrdup(o->access_key);

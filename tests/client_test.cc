@@ -839,6 +839,64 @@ TEST(ClientTransport, CancelInFlightAndBeforeSending)
 }
 
 // HTTP errors over a real connection: header, body, classes, masking.
+TEST(ClientErrors, CredentialRefusalsAreMarked)
+{
+    struct {
+        long status;
+        const char *code, *message;
+        int refused;
+    } cases[] = {
+        {403, "ExpiredTokenException", "The security token included in the request is expired",
+         1},
+        {400, "ExpiredToken", "expired", 1},
+        {403, "UnrecognizedClientException", "The security token is invalid", 1},
+        {403, "InvalidClientTokenId", "x", 1},
+        {403, "InvalidSignatureException", "The request signature we calculated", 1},
+        // the clock, not the credentials: the skew correction's
+        {403, "InvalidSignatureException", "Signature expired: 20260101T000000Z is now earlier",
+         0},
+        {403, "AccessDeniedException", "not authorized", 0},
+        {404, "ResourceNotFoundException", "x", 0},
+        {500, "ExpiredTokenException", "x", 0},
+    };
+    for (const auto &k : cases) {
+        SCOPED_TRACE(k.code);
+        std::string body = std::string("{\"message\":\"") + k.message + "\"}";
+        iot_result r;
+        memset(&r, 0, sizeof r);
+        iot_http_classify(&r, k.status, k.code, body.c_str(), body.size());
+        EXPECT_EQ(k.refused, r.creds_refused);
+    }
+}
+
+TEST(ClientErrors, RetryAfterValues)
+{
+    EXPECT_EQ(3000, iot_http_retry_after_ms("3", 0));
+    EXPECT_EQ(3000, iot_http_retry_after_ms(" 3 ", 0));
+    EXPECT_EQ(0, iot_http_retry_after_ms("soon", 0));
+    EXPECT_EQ(0, iot_http_retry_after_ms("-1", 0));
+    EXPECT_EQ(IOT_MAX_RETRY_AFTER_MS, iot_http_retry_after_ms("86400", 0));
+    // an HTTP date, 7 s after now
+    EXPECT_EQ(7000, iot_http_retry_after_ms("Wed, 21 Oct 2015 07:28:07 GMT", 1445412480));
+    EXPECT_EQ(0, iot_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490));
+}
+
+TEST(ClientTransport, RetryAfterOverTheWire)
+{
+    CannedServer s({
+        {CannedServer::Respond,
+         http_response(503, "{\"message\":\"busy\"}", "Retry-After: 2\r\n")},
+        {CannedServer::Respond, http_response(503, "{\"message\":\"busy\"}")},
+    });
+    iot_config cfg = config(s.url());
+    Client c(cfg);
+    iot_result r;
+    EXPECT_EQ(IOT_RETRY_SERVER, iot_get_policy(c, "p", nullptr, &r));
+    EXPECT_EQ(2000, r.retry_after_ms);
+    EXPECT_EQ(IOT_RETRY_SERVER, iot_get_policy(c, "p", nullptr, &r));
+    EXPECT_EQ(0, r.retry_after_ms); // not carried over from the previous answer
+}
+
 TEST(ClientTransport, HttpErrorsOverTheWire)
 {
     std::string sig_msg = "{\"message\":\"The request signature we calculated does not "

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "iot/sigv4.h"
+#include "sim/fault.h"
 #include "sim/sim.h"
 #include "tests/testutil.h"
 
@@ -426,6 +427,40 @@ TEST(SimHttp, ExpireSpec)
         EXPECT_EQ(ERR_USAGE, e.code) << bad;
         sim_stop(s);
     }
+}
+
+TEST(SimHttp, OutageSpec)
+{
+    for (const char *bad : {"outage:5", "outage:+5", "outage:5+0", "outage:x+1", "outage:",
+                            "outage:1+1,outage:2+2"}) {
+        sim_opts o = strict("unlimited", bad);
+        sim *s = nullptr;
+        err e;
+        err_clear(&e);
+        EXPECT_LT(sim_start(&s, &o, &e), 0) << bad;
+        EXPECT_EQ(ERR_USAGE, e.code) << bad;
+        sim_stop(s);
+    }
+    fault *f = nullptr;
+    err e;
+    err_clear(&e);
+    ASSERT_EQ(0, fault_new(&f, "outage:10+90", &e)) << e.msg;
+    EXPECT_FALSE(fault_outage_at(f, 9.9));
+    EXPECT_TRUE(fault_outage_at(f, 10));
+    EXPECT_TRUE(fault_outage_at(f, 99.9));
+    EXPECT_FALSE(fault_outage_at(f, 100));
+    fault_free(f);
+    EXPECT_FALSE(fault_outage_at(nullptr, 50));
+}
+
+TEST(SimHttp, OutageWindowAnswers503)
+{
+    sim_opts o = strict("unlimited", "outage:0+3600");
+    Sim sm(o, "outage.jsonl");
+    Conn c(sm.port);
+    auto r = c.call("GET", "/things", "", {});
+    EXPECT_EQ(503, r.status);
+    EXPECT_NE(std::string::npos, r.body.find("injected by --faults outage")) << r.body;
 }
 
 TEST(SimHttp, AnyKeyWithoutCredentials)

@@ -115,6 +115,7 @@ static int run_act(app *a, act x)
             j.skipped = s->skipped;
             j.status = s->state == ENG_DONE     ? JOB_DONE
                        : s->state == ENG_FAILED ? JOB_FAILED
+                       : s->state == ENG_PAUSED ? JOB_PAUSED
                                                 : JOB_CANCELLED;
             a->items.have_job = 0;
             return app_open_items(a, &j, JNL_FILTER_ALL);
@@ -185,6 +186,17 @@ static void run_state(const app *a, char *out, size_t n, vm_role *role)
         snprintf(out, n, "Pre-flight: checking the policies, groups and thing type...");
         break;
     case ENG_RUNNING:
+        if (s->waiting) {
+            /* an outage: what it waits for, when it tries next */
+            char lasted[32];
+            tx_duration(lasted, sizeof lasted, s->outage_s);
+            snprintf(out, n,
+                     "Waiting %s for the service: %s; next try in %.0f s (pauses after "
+                     "%.0f min)",
+                     lasted, s->waiting_for, s->next_try_s, s->max_outage_s / 60);
+            *role = ROLE_WARN;
+            break;
+        }
         snprintf(out, n, "Running%s", s->resumed ? " (resumed from the journal)" : "");
         *role = ROLE_OK;
         break;
@@ -208,6 +220,10 @@ static void run_state(const app *a, char *out, size_t n, vm_role *role)
             snprintf(out, n,
                      "Cancelled: the job is saved in the journal and can be "
                      "resumed");
+        *role = ROLE_WARN;
+        break;
+    case ENG_PAUSED:
+        snprintf(out, n, "Paused by the outage: %s (F5 resumes)", s->message);
         *role = ROLE_WARN;
         break;
     case ENG_REJECTED:
