@@ -33,6 +33,7 @@ struct call_breaker {
     pthread_cond_t cv; /* the outage closed, the breaker tripped, a probe ended */
     int limit;
     long max_ms;
+    int answered;        /* the endpoint has answered (any HTTP status) */
     int run;             /* systemic failures in a row, every caller */
     long long run_since; /* monotonic ms of the run's first failure */
     int open;
@@ -121,12 +122,26 @@ typedef enum {
  * (the call then waits at the gate instead of counting a failure). force:
  * open at once. */
 static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force,
-                          long retry_after_ms, const char *why)
+                          const iot_result *res, const char *why)
 {
     if (!b)
         return 0;
     pthread_mutex_lock(&b->mu);
     long long now = now_ms();
+    long retry_after_ms = res ? res->retry_after_ms : 0;
+    if (res && res->status > 0)
+        b->answered = 1;
+    /* An endpoint that never answered (refused, unknown host) at the start
+     * of a job is more likely wrong than down: its failures stay the
+     * call's, so a typo is reported after the call's attempts, not after
+     * the max outage. */
+    if (k == ANS_SYSTEMIC && !force && !b->answered && !b->open && res &&
+        res->status == 0) {
+        if (probe)
+            b->prober = 0;
+        pthread_mutex_unlock(&b->mu);
+        return 0;
+    }
     if (k == ANS_SERVICE) {
         b->run = 0;
         if (b->open) {
@@ -323,12 +338,12 @@ call_outcome call_run(call_report *out, const call_spec *sp, call_fn fn, void *f
         int open = 0;
         if (sp->breaker && c != IOT_CANCELLED) {
             if (renewed)
-                breaker_answer(sp->breaker, probe, ANS_RENEWED, 0, 0, NULL);
+                breaker_answer(sp->breaker, probe, ANS_RENEWED, 0, res, NULL);
             else if (systemic || creds_refused)
-                open = breaker_answer(sp->breaker, probe, ANS_SYSTEMIC, creds_refused,
-                                      res->retry_after_ms, why);
+                open = breaker_answer(sp->breaker, probe, ANS_SYSTEMIC, creds_refused, res,
+                                      why);
             else
-                breaker_answer(sp->breaker, probe, ANS_SERVICE, 0, 0, NULL);
+                breaker_answer(sp->breaker, probe, ANS_SERVICE, 0, res, NULL);
         } else if (probe) {
             probe_abandoned(sp->breaker);
         }

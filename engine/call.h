@@ -30,7 +30,9 @@
  *     attempts (an outage's failures are not the item's). Any answer that is
  *     not systemic closes it and every caller goes on by itself. An outage
  *     that lasts max_outage_ms trips the breaker: the waiting calls end
- *     CALL_PAUSED and the engine pauses the job, items pending;
+ *     CALL_PAUSED and the engine pauses the job, items pending. Until the
+ *     endpoint has answered once, connections that fail stay the call's own
+ *     failures (a wrong endpoint is reported after the call's attempts);
  *   - an optional credential keeper (keeper.h): before each attempt the
  *     client gets the newest credentials (refreshed ahead of their
  *     expiration); an answer that refuses the credentials renews them once

@@ -64,6 +64,7 @@ struct eng {
     atomic_int paused_said; /* the pause's message is written once */
     call_breaker *breaker; /* outages: systemic failures in a row, every worker */
     keeper *creds;         /* the credentials, refreshed while the job runs */
+    unsigned pf_creds_gen; /* the pre-flight client's (keeper.h) */
 
     /* progress */
     pthread_mutex_t mu; /* everything below but the atomics */

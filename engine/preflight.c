@@ -91,13 +91,26 @@ static iot_class read_retry(eng *g, iot_client *c, read_fn fn, const char *name,
 {
     unsigned int seed = (unsigned int)time(NULL);
     read_call rc = {c, fn, name, out};
+    /* the job's breaker and credentials: a job started (or resumed) during
+     * an outage waits it out like its items */
     call_spec sp = {
         .cancel = &g->cancel,
         .max_attempts = g->max_attempts,
         .seed = &seed,
+        .breaker = g->breaker,
+        .creds = g->creds,
+        .client = c,
+        .creds_gen = &g->pf_creds_gen,
     };
     call_report rep;
-    call_run(&rep, &sp, read_call_fn, &rc, res);
+    if (call_run(&rep, &sp, read_call_fn, &rc, res) == CALL_PAUSED) {
+        call_outage ou;
+        call_breaker_status(g->breaker, &ou);
+        snprintf(res->message, sizeof res->message,
+                 "no answer for %lld s (the max outage): %s", ou.for_ms / 1000, ou.reason);
+        res->status = 0;
+        return IOT_RETRY_SERVER;
+    }
     return rep.cls;
 }
 
