@@ -365,6 +365,13 @@ static void print_job_header(const opts *o, journal *j, const jnl_job *jb)
     buf b = BUF_INIT;
     buf_printf(&b, "job %lld: %s%s%s (phase %d)\n", jb->id, job_color(o, jb->status),
                jnl_job_status_name(jb->status), reset_color(o), jb->phase);
+    if (jb->runner_pid) {
+        buf_puts(&b, "  runner    running now in ");
+        if (jb->runner_pid > 0)
+            buf_printf(&b, "pid %ld on host ", jb->runner_pid);
+        put_clean(&b, jb->runner_host[0] ? jb->runner_host : "another process");
+        buf_putc(&b, '\n');
+    }
     buf_puts(&b, "  file      ");
     put_clean(&b, jb->file);
     buf_printf(&b, "\n  sha256    %s\n", jb->file_sha256);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/xalloc.h"
 #include "console/screens/screens.h"
@@ -368,6 +369,11 @@ void vm_blank(vm *v, int y, int utf8)
 
 const char *vm_job_status(const app *a, const jnl_job *j, vm_role *role)
 {
+    /* another process runs it now (its OS lock): this console cannot */
+    if (j->runner_pid && j->runner_pid != (long)getpid()) {
+        *role = ROLE_WARN;
+        return "elsewhere";
+    }
     switch (j->status) {
     case JOB_DONE:
         *role = ROLE_OK;

@@ -27,6 +27,10 @@
 #define OUTAGE_BASE_MS 1000
 #define OUTAGE_CAP_MS 30000
 #define RENEWALS_PER_CALL 2 /* renewed credentials refused again: systemic */
+/* A call alone (the pre-flight, a job's last items) opens an outage after
+ * this many systemic failures of its own in a row, when nothing else
+ * answered in between. */
+#define OWN_RUN_LIMIT 4
 
 struct call_breaker {
     pthread_mutex_t mu;
@@ -121,7 +125,7 @@ typedef enum {
 /* Tells the breaker of an answer; returns 1 when an outage is open after it
  * (the call then waits at the gate instead of counting a failure). force:
  * open at once. */
-static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force,
+static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force, int own,
                           const iot_result *res, const char *why)
 {
     if (!b)
@@ -163,7 +167,8 @@ static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force,
             b->run_since = now;
         if (why && *why)
             snprintf(b->reason, sizeof b->reason, "%s", why);
-        if (!b->open && (force || b->run >= b->limit)) {
+        if (!b->open && (force || b->run >= b->limit ||
+                         (own >= OWN_RUN_LIMIT && b->run >= own))) {
             b->open = 1;
             b->outages++;
             b->since = force ? now : b->run_since;
@@ -338,12 +343,12 @@ call_outcome call_run(call_report *out, const call_spec *sp, call_fn fn, void *f
         int open = 0;
         if (sp->breaker && c != IOT_CANCELLED) {
             if (renewed)
-                breaker_answer(sp->breaker, probe, ANS_RENEWED, 0, res, NULL);
+                breaker_answer(sp->breaker, probe, ANS_RENEWED, 0, 0, res, NULL);
             else if (systemic || creds_refused)
-                open = breaker_answer(sp->breaker, probe, ANS_SYSTEMIC, creds_refused, res,
-                                      why);
+                open = breaker_answer(sp->breaker, probe, ANS_SYSTEMIC, creds_refused,
+                                      out->failures + 1, res, why);
             else
-                breaker_answer(sp->breaker, probe, ANS_SERVICE, 0, res, NULL);
+                breaker_answer(sp->breaker, probe, ANS_SERVICE, 0, 0, res, NULL);
         } else if (probe) {
             probe_abandoned(sp->breaker);
         }

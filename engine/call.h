@@ -24,7 +24,9 @@
  *   - an optional breaker, shared by every caller of one job, tells a
  *     systemic error from an item's own (DESIGN.md §6): `limit` 5xx,
  *     transport or credential failures in a row across every caller (no
- *     other answer between them) open an outage. While it is open nothing is
+ *     other answer between them) open an outage, and so do 4 failures in a
+ *     row of one call when nothing else answered in between (a caller
+ *     alone: the pre-flight). While it is open nothing is
  *     sent but one probe at a time, with pauses growing from 1 s to 30 s
  *     (never shorter than a Retry-After); the calls waiting at it keep their
  *     attempts (an outage's failures are not the item's). Any answer that is

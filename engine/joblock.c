@@ -85,6 +85,33 @@ int joblock_take(const char *dir, long long job_id, char *msg, size_t n)
     return fd;
 }
 
+int joblock_holder(const char *dir, long long job_id, long *pid, char *host, size_t n)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/locks/job-%lld.lock", dir, job_id);
+    *pid = 0;
+    if (n)
+        host[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    /* a shared lock conflicts with the runner's exclusive one */
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        close(fd); /* closing drops it */
+        return 0;
+    }
+    int held = errno == EWOULDBLOCK;
+    if (held) {
+        char who[300] = "", h[256] = "";
+        ssize_t r = pread(fd, who, sizeof who - 1, 0);
+        who[r > 0 ? r : 0] = '\0';
+        if (sscanf(who, "pid %ld host %255s", pid, h) >= 1 && n)
+            snprintf(host, n, "%s", h);
+    }
+    close(fd);
+    return held;
+}
+
 void joblock_release(int fd)
 {
     if (fd >= 0)

@@ -23,6 +23,12 @@ int joblock_take(const char *dir, long long job_id, char *msg, size_t n);
  * Returns the descriptor to joblock_release, or -1 with a reason in msg. */
 int joblock_guard(const char *dir, char *msg, size_t n);
 
+/* Whether a runner holds the lock of job_id now (1: *pid and host say who,
+ * as written by joblock_take; pid 0 if unreadable), without taking it; 0
+ * when no one does (or there is no lock file). Also 1 for this process's
+ * own runner: compare *pid with getpid(). */
+int joblock_holder(const char *dir, long long job_id, long *pid, char *host, size_t n);
+
 /* Releases a lock from joblock_take (fd < 0: nothing). */
 void joblock_release(int fd);
 

@@ -34,6 +34,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "engine/jnl_impl.h"
+#include "engine/joblock.h"
 
 #define SCHEMA_VERSION 1
 #define APPLICATION_ID 0x54504a31 /* "TPJ1" */
@@ -635,6 +636,14 @@ static void job_row(sqlite3_stmt *s, jnl_job *o)
     o->skipped = (size_t)sqlite3_column_int64(s, 13);
 }
 
+/* Who runs the job now, from its OS lock. */
+static void job_runner(journal *j, jnl_job *o)
+{
+    long pid = 0;
+    if (joblock_holder(j->dir, o->id, &pid, o->runner_host, sizeof o->runner_host))
+        o->runner_pid = pid > 0 ? pid : -1;
+}
+
 int jnl_job_get(journal *j, long long job_id, jnl_job *out, err *e)
 {
     sqlite3_stmt *s = stmt(j, S_JOB_GET, e);
@@ -642,8 +651,10 @@ int jnl_job_get(journal *j, long long job_id, jnl_job *out, err *e)
         return -1;
     sqlite3_bind_int64(s, 1, job_id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         job_row(s, out);
+        job_runner(j, out);
+    }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE) {
         err_set(e, ERR_USAGE, NULL, 0, -1,
@@ -684,8 +695,10 @@ int jnl_job_list(journal *j, jnl_job *out, size_t *n, err *e)
         return -1;
     sqlite3_bind_int64(s, 1, cap > INT64_MAX ? INT64_MAX : (sqlite3_int64)cap);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap)
-        job_row(s, &out[(*n)++]);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap) {
+        job_row(s, &out[*n]);
+        job_runner(j, &out[(*n)++]);
+    }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         db_fail(j, rc, e);

@@ -93,6 +93,10 @@ typedef struct jnl_job {
     long long created; /* unix seconds */
     long long updated;
     size_t total, done, failed, skipped;
+    /* A process running the job now (its OS lock, joblock.h), read by
+     * jnl_job_get and jnl_job_list: its pid (0 = none) and host. */
+    long runner_pid;
+    char runner_host[64];
 } jnl_job;
 
 typedef struct jnl_item {

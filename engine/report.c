@@ -150,6 +150,15 @@ static json_t *job_json(const jnl_job *jb)
     set(counts, "pending",
         json_integer((json_int_t)(jb->total - jb->done - jb->failed - jb->skipped)));
     set(o, "counts", counts);
+    if (jb->runner_pid) {
+        /* running now, in this process or another (its OS lock) */
+        json_t *r = json_object();
+        if (!r)
+            base_fatal("json_object");
+        set(r, "pid", json_integer(jb->runner_pid > 0 ? jb->runner_pid : 0));
+        set(r, "host", jstr(jb->runner_host));
+        set(o, "runner", r);
+    }
     return o;
 }
 

@@ -196,7 +196,7 @@ TEST(Call, SporadicFailuresAreTheItemsOwnAndOpenNoOutage)
     f.spec.breaker = b;
     call_report r;
     iot_result res;
-    Script down{{IOT_RETRY_TRANSPORT}};
+    Script down{{IOT_RETRY_SERVER}};
     Script up{{IOT_OK}};
     EXPECT_EQ(CALL_FAILED, call_run(&r, &f.spec, scripted, &down, &res));
     EXPECT_EQ(CALL_FAILED, call_run(&r, &f.spec, scripted, &down, &res));
@@ -245,6 +245,40 @@ TEST(Call, AnOutageIsWaitedOutWithoutUsingTheItemsAttempts)
     call_breaker_free(b);
 }
 
+TEST(Call, ACallAloneOpensAnOutageAfterFourFailuresInARow)
+{
+    // the pre-flight: one caller; a limit of 32 would never be reached
+    call_breaker *b = call_breaker_new(32, 60000);
+    Fixture f(6);
+    f.spec.breaker = b;
+    call_report r;
+    iot_result res;
+    Script s{{IOT_RETRY_SERVER, IOT_RETRY_SERVER, IOT_RETRY_SERVER, IOT_RETRY_SERVER,
+              IOT_RETRY_SERVER, IOT_RETRY_SERVER, IOT_RETRY_SERVER, IOT_OK}};
+    EXPECT_EQ(CALL_DONE, call_run(&r, &f.spec, scripted, &s, &res));
+    call_outage ou;
+    call_breaker_status(b, &ou);
+    EXPECT_EQ(1u, ou.outages);
+    call_breaker_free(b);
+}
+
+TEST(Call, AnEndpointThatNeverAnsweredFailsFast)
+{
+    // connection refused from the start: a wrong endpoint, not an outage
+    call_breaker *b = call_breaker_new(2, 60000);
+    Fixture f(3);
+    f.spec.breaker = b;
+    call_report r;
+    iot_result res;
+    Script down{{IOT_RETRY_TRANSPORT}};
+    EXPECT_EQ(CALL_FAILED, call_run(&r, &f.spec, scripted, &down, &res));
+    EXPECT_EQ(3, r.attempts);
+    call_outage ou;
+    call_breaker_status(b, &ou);
+    EXPECT_EQ(0u, ou.outages);
+    call_breaker_free(b);
+}
+
 TEST(Call, AnOutagePastItsMaxPausesEveryWaitingCall)
 {
     call_breaker *b = call_breaker_new(1, 400);
@@ -252,14 +286,14 @@ TEST(Call, AnOutagePastItsMaxPausesEveryWaitingCall)
     f.spec.breaker = b;
     call_report r;
     iot_result res;
-    Script down{{IOT_RETRY_TRANSPORT}};
+    Script down{{IOT_RETRY_SERVER}};
     double t0 = mono_s();
     EXPECT_EQ(CALL_PAUSED, call_run(&r, &f.spec, scripted, &down, &res));
     EXPECT_LT(mono_s() - t0, 5.0);
     EXPECT_TRUE(call_breaker_tripped(b));
     call_outage ou;
     call_breaker_status(b, &ou);
-    EXPECT_NE(nullptr, strstr(ou.reason, "transport"));
+    EXPECT_NE(nullptr, strstr(ou.reason, "HTTP 503"));
     // every later call pauses at once, without sending
     Script up{{IOT_OK}};
     EXPECT_EQ(CALL_PAUSED, call_run(&r, &f.spec, scripted, &up, &res));

@@ -898,6 +898,16 @@ TEST(ConsoleVm, JobsRowsSelectionRolesAndTruncation)
     EXPECT_EQ(m.trimmed(5).substr(0, 28), "   10  1 interrupted       7");
     EXPECT_EQ(vm_role_at(&m.v, 5, m.col_of(5, "interrupted")), ROLE_WARN);
 
+    // another process runs job 10 now (its OS lock): shown, not "interrupted"
+    c.runner_pid = (long)getpid() + 1;
+    snprintf(c.runner_host, sizeof c.runner_host, "line3-pc");
+    jnl_job p = job(9, 1, JOB_PAUSED, "/z.csv", 7, 3, 0, 0);
+    set_jobs(&t.a, {a, b, c, p});
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(5).substr(0, 28), "   10  1 elsewhere         7");
+    EXPECT_EQ(vm_role_at(&m.v, 5, m.col_of(5, "elsewhere")), ROLE_WARN);
+    EXPECT_EQ(m.trimmed(6).substr(0, 28), "    9  1 paused            7");
+
     // wider: the update time column, the whole path
     app_resize(&t.a, 40, 120);
     vm_build(&m.v, &t.a);

@@ -3,6 +3,9 @@
 // the reports, the state directory and foreign databases.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <jansson.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -999,4 +1002,35 @@ TEST(Journal, StatusNames)
     EXPECT_STREQ("done", jnl_job_status_name(JOB_DONE));
     EXPECT_STREQ("failed", jnl_job_status_name(JOB_FAILED));
     EXPECT_STREQ("cancelled", jnl_job_status_name(JOB_CANCELLED));
+    EXPECT_STREQ("paused", jnl_job_status_name(JOB_PAUSED));
+}
+
+TEST(Journal, AJobRunningElsewhereShowsItsRunner)
+{
+    std::string dir = fresh_dir("runner");
+    Jnl J(dir);
+    int resumed = -1;
+    long long a = J.job("/in/a.csv", SHA_A, IDENT, EP, &resumed);
+    EXPECT_EQ(0, J.get(a).runner_pid);
+    // a runner's lock, as joblock_take leaves it (another open file
+    // description conflicts even within this process)
+    mkdir((dir + "/locks").c_str(), 0700);
+    std::string lock = dir + "/locks/job-" + std::to_string(a) + ".lock";
+    int fd = open(lock.c_str(), O_RDWR | O_CREAT, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(0, flock(fd, LOCK_EX | LOCK_NB));
+    const char who[] = "pid 4242 host line3-pc\n";
+    ASSERT_EQ((ssize_t)strlen(who), write(fd, who, strlen(who)));
+    jnl_job jb = J.get(a);
+    EXPECT_EQ(4242, jb.runner_pid);
+    EXPECT_STREQ("line3-pc", jb.runner_host);
+    jnl_job list[4];
+    size_t n = 4;
+    ASSERT_EQ(0, jnl_job_list(J.j, list, &n, &J.e));
+    ASSERT_EQ(1u, n);
+    EXPECT_EQ(4242, list[0].runner_pid);
+    // the runner ended (or was killed): its lock went with it
+    close(fd);
+    EXPECT_EQ(0, J.get(a).runner_pid);
+    EXPECT_STREQ("", J.get(a).runner_host);
 }
