@@ -42,8 +42,9 @@ enum { ENG_MAX_EVENTS = 256 };
 
 struct eng {
     /* configuration (owned copies) */
-    char *file, *state_dir, *registry;
-    iot_target target; /* endpoint, region (never NULL), credentials */
+    char *file, *state_dir, *registry; /* file: as the caller gave it */
+    char *file_abs;                    /* realpath(file), NULL if it has none */
+    iot_target target;                 /* endpoint, region (never NULL), credentials */
     jobcfg cfg;
     int n_workers, dry_run, max_attempts;
     char account[32]; /* given, or learned by the pre-flight */

@@ -353,8 +353,8 @@ static void *engine_main(void *arg)
         eng_set_message(g, "%s", m);
         goto out;
     }
-    int rc = jnl_job_open(g->j, g->file, sha, g->phase, g->snap.batch_id, ident.data,
-                          where, &g->job_id, &resumed, &e);
+    int rc = jnl_job_open(g->j, g->file_abs ? g->file_abs : g->file, sha, g->phase,
+                          g->snap.batch_id, ident.data, where, &g->job_id, &resumed, &e);
     buf_free(&ident);
     if (!rc)
         g->lock_fd = joblock_take(jnl_dir(g->j), g->job_id, m, sizeof m);
@@ -456,6 +456,9 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     }
     eng *g = xcalloc(1, sizeof *g);
     g->file = xstrdup(o->file);
+    /* the journal records where the file is, wherever the job is resumed
+     * from; NULL when it cannot be resolved (the job then says why) */
+    g->file_abs = realpath(o->file, NULL);
     iot_target_copy(&g->target, o->target);
     if (!g->target.region)
         g->target.region = xstrdup("us-east-1");
@@ -585,6 +588,7 @@ void eng_free(eng *g)
     free(g->worker_tids);
     jobcfg_free(&g->cfg);
     free(g->file);
+    free(g->file_abs);
     iot_target_free(&g->target);
     free(g->state_dir);
     free(g->registry);

@@ -8,7 +8,9 @@
  *      must exist; the account id is learned from a returned ARN, so
  *      certificate ARNs are built, never described per item.
  *   3. The job is found or created in the journal (same file content + same
- *      configuration = the same job: it resumes).
+ *      configuration = the same job: it resumes, from whatever path and
+ *      directory; the journal records the file's absolute path, updated
+ *      when the file has moved).
  *   4. Pass 2 streams the file again into a bounded work queue; N workers
  *      run each item's plan (Phase 1: register, attach policies, [thing,
  *      principal, groups]; Phase 2: activate, thing with type and
