@@ -1003,6 +1003,8 @@ class Paths(E2E):
                 self.assertEqual(again, [], "items done before run %d, sent again" % run)
             self.assert_registry(sim.url, expected_state(fps, ["BasicTestPolicy"]),
                                  "after three runs from three places")
+            # the job's copies of its input are gone
+            self.assertEqual(os.listdir(os.path.join(state, "inputs")), [])
         finally:
             sim.stop()
 
