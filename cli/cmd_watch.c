@@ -31,10 +31,12 @@
  *     sent but the pre-flight's reads, and it goes to done/ again.
  *   - Outcomes: every item done (invalid ones skipped with --skip-invalid)
  *     -> done/; the file rejected (unreadable, invalid items) or items
- *     failed -> failed/. A job that could not finish for reasons outside the
- *     file (endpoint unreachable, credentials, a pre-flight that finds a
- *     policy, group or type missing or the account unknown) leaves the file
- *     in DIR and retries it after a back-off (30 s doubling to 10 min); with
+ *     failed -> failed/; a file that changed while its job read it (so
+ *     nothing was sent) stays, and is picked up again once it settles. A
+ *     job that could not finish for reasons outside the file (endpoint
+ *     unreachable, credentials, a pre-flight that finds a policy, group or
+ *     type missing or the account unknown) leaves the file in DIR and
+ *     retries it after a back-off (30 s doubling to 10 min); with
  *     --once it is left for the next run.
  *   - SIGINT/SIGTERM cancel the running job (it stays resumable, the file
  *     stays in DIR) and exit 0. One watch per DIR (flock on the directory).
@@ -580,6 +582,11 @@ static outcome run_job(watch *w, const cand *c)
             s.message, w->dir);
         return OUT_RETRY;
     case ENG_REJECTED:
+        if (s.input_changed) { /* still being written: settle again */
+            say("%s: changed while its job was reading it; nothing sent, looked at again",
+                name);
+            return OUT_CHANGED;
+        }
         /* Validation passed (phase known, nothing invalid left in): the
          * pre-flight refused the account, not the file. */
         if (s.phase && (!s.invalid || w->pc.cfg.skip_invalid)) {

@@ -217,7 +217,13 @@ static int start_local(provctx *p, err *e)
     snprintf(local_url, sizeof local_url, "http://127.0.0.1:%d", port);
     sim_stop(p->sm);
     p->sm = sm;
-    snprintf(p->registry, sizeof p->registry, "local endpoint %s", db);
+    /* The registry's name is part of a job's identity: a relative --state
+     * is resolved (the database exists now), so that it names the same
+     * registry from every directory. An absolute one is kept as given, as
+     * the jobs recorded before name it. */
+    char *abs = db[0] == '/' ? NULL : realpath(db, NULL);
+    snprintf(p->registry, sizeof p->registry, "local endpoint %s", abs ? abs : db);
+    free(abs);
     creds_free(&p->cr);
     iot_target_set(&p->cr.target, local_url, so.region, NULL, local_akid, local_secret,
                    NULL, NULL);

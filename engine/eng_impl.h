@@ -30,6 +30,7 @@
 #include "base/xalloc.h"
 #include "engine/call.h"
 #include "engine/engine.h"
+#include "engine/inputsnap.h"
 #include "engine/jobcfg.h"
 #include "engine/journal.h"
 #include "engine/plan.h"
@@ -42,11 +43,14 @@ enum { ENG_MAX_EVENTS = 256 };
 
 struct eng {
     /* configuration (owned copies) */
-    char *file, *state_dir, *registry;
-    iot_target target; /* endpoint, region (never NULL), credentials */
+    char *file, *state_dir, *registry; /* file: as the caller gave it */
+    char *file_abs;                    /* realpath(file), NULL if it has none */
+    iot_target target;                 /* endpoint, region (never NULL), credentials */
     jobcfg cfg;
     int n_workers, dry_run, max_attempts;
     char account[32]; /* given, or learned by the pre-flight */
+    void (*test_hook)(void *ctx, const char *point); /* eng_opts.test_hook */
+    void *test_hook_ctx;
 
     /* derived */
     int phase;
@@ -54,7 +58,8 @@ struct eng {
     rate *rates[IOT_OP_COUNT]; /* the operations of the step kinds; others NULL */
     long long job_id;
     journal *j;
-    int lock_fd; /* joblock_take; -1 when not held */
+    inputsnap in; /* the copy the job reads (engine thread only) */
+    int lock_fd;  /* joblock_take; -1 when not held */
 
     /* threads */
     pthread_t main_tid, journal_tid;

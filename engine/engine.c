@@ -4,6 +4,7 @@
  * and the progress the other threads report into.
  *
  * The parts, one job each (eng_impl.h holds struct eng):
+ *   inputsnap.c the job's copy of its input: hashed, validated and sent
  *   plan.c      the steps of an item per phase; the quota ceiling
  *   preflight.c what the account must have before anything is sent
  *   queue.c     the bounded work queue and the journal queue
@@ -19,7 +20,6 @@
 #include "engine/engine.h"
 
 #include <errno.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -28,10 +28,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/b64.h" /* hex_encode */
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "engine/eng_impl.h"
+#include "engine/inputsnap.h"
 #include "engine/journal.h"
 #include "engine/joblock.h"
 #include "engine/jwriter.h"
@@ -100,32 +100,6 @@ void eng_add_event(eng *g, size_t idx, const char *key, const char *text)
 }
 
 /* ---- the engine thread ---- */
-
-static int file_sha256(const char *path, char out[65], err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(e, ERR_IO, path, 0, -1, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    SHA256_CTX c;
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    static __thread unsigned char chunk[1 << 16];
-    size_t n;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    SHA256_Init(&c);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        SHA256_Update(&c, chunk, n);
-    SHA256_Final(md, &c);
-#pragma GCC diagnostic pop
-    int rc = ferror(f) ? -1 : 0;
-    if (rc)
-        err_set(e, ERR_IO, path, 0, -1, "read error: %s", strerror(errno));
-    fclose(f);
-    hex_encode(out, md, sizeof md);
-    return rc;
-}
 
 /* Pass 1: validation, plus what the pre-flight needs. */
 typedef struct {
@@ -260,6 +234,29 @@ static void endpoint_key(eng *g, char *out, size_t n)
     }
 }
 
+static void test_point(eng *g, const char *point)
+{
+    if (g->test_hook)
+        g->test_hook(g->test_hook_ctx, point);
+}
+
+/* The scans read the copy; their errors name the file the operator gave. */
+static void name_input(eng *g, err *e)
+{
+    if (g->in.path[0] && !strncmp(e->where, g->in.path, sizeof e->where - 1))
+        snprintf(e->where, sizeof e->where, "%s", g->file);
+}
+
+/* The input is refused: it changed since the job began reading it. */
+static void input_changed(eng *g, const err *e)
+{
+    char m[700];
+    eng_set_message(g, "%s", err_format(e, m, sizeof m));
+    pthread_mutex_lock(&g->mu);
+    g->snap.input_changed = 1;
+    pthread_mutex_unlock(&g->mu);
+}
+
 static void *engine_main(void *arg)
 {
     eng *g = arg;
@@ -269,13 +266,35 @@ static void *engine_main(void *arg)
     pass1 p1 = {.g = g};
     pass2 p2 = {.g = g};
     iot_client *c = NULL;
-    char sha[65];
     eng_state final = ENG_ERROR;
+    /* the file the operator gave, as found when the job was started */
+    const char *path = g->file_abs ? g->file_abs : g->file;
+    /* what the passes read: the job's copy of it (inputsnap.h), or the file
+     * itself for a dry run, which sends nothing and records nothing */
+    const char *input = g->file;
+
+    /* 0. the job's copy of its input, and its SHA-256 */
+    if (!g->dry_run) {
+        int refused = 0;
+        if (inputsnap_take(&g->in, g->state_dir, path, g->file, &refused, &e)) {
+            eng_set_message(g, "%s", err_format(&e, m, sizeof m));
+            final = refused ? ENG_REJECTED : ENG_ERROR;
+            goto out;
+        }
+        test_point(g, "copied");
+        if (inputsnap_unchanged(&g->in, path, g->file, &e)) {
+            input_changed(g, &e);
+            final = ENG_REJECTED;
+            goto out;
+        }
+        input = g->in.path;
+    }
 
     /* 1. validate */
     scan_opts so = scan_options(g);
     scan_summary sum;
-    if (scan_file(&sum, g->file, &so, pass1_cb, &p1, &e)) {
+    if (scan_file(&sum, input, &so, pass1_cb, &p1, &e)) {
+        name_input(g, &e);
         eng_set_message(g, "%s", err_format(&e, m, sizeof m));
         scan_summary_free(&sum);
         final = ENG_REJECTED;
@@ -289,6 +308,7 @@ static void *engine_main(void *arg)
     snprintf(g->snap.batch_id, sizeof g->snap.batch_id, "%s", sum.batch_id);
     pthread_mutex_unlock(&g->mu);
     scan_summary_free(&sum);
+    test_point(g, "validated");
     if (p1.invalid && !g->cfg.skip_invalid) {
         eng_set_message(
             g,
@@ -338,8 +358,14 @@ static void *engine_main(void *arg)
         goto out;
     }
 
-    /* 3. the job in the journal */
-    if (file_sha256(g->file, sha, &e) || jnl_open(&g->j, g->state_dir, &e)) {
+    /* 3. the job in the journal, unless the file changed since it was copied
+     * (after this, changes to it no longer matter: the job reads its copy) */
+    if (inputsnap_unchanged(&g->in, path, g->file, &e)) {
+        input_changed(g, &e);
+        final = ENG_REJECTED;
+        goto out;
+    }
+    if (jnl_open(&g->j, g->state_dir, &e)) {
         eng_set_message(g, "%s", err_format(&e, m, sizeof m));
         goto out;
     }
@@ -354,8 +380,8 @@ static void *engine_main(void *arg)
         eng_set_message(g, "%s", m);
         goto out;
     }
-    int rc = jnl_job_open(g->j, g->file, sha, g->phase, g->snap.batch_id, ident.data,
-                          where, &g->job_id, &resumed, &e);
+    int rc = jnl_job_open(g->j, path, g->in.sha256, g->phase, g->snap.batch_id,
+                          ident.data, where, &g->job_id, &resumed, &e);
     buf_free(&ident);
     if (!rc)
         g->lock_fd = joblock_take(jnl_dir(g->j), g->job_id, m, sizeof m);
@@ -378,6 +404,7 @@ static void *engine_main(void *arg)
     pthread_mutex_unlock(&g->mu);
 
     /* 4. run */
+    test_point(g, "sending");
     set_state(g, ENG_RUNNING);
     pthread_mutex_lock(&g->mu);
     g->t_start = rate_now();
@@ -398,8 +425,10 @@ static void *engine_main(void *arg)
         eng_set_message(g, "%s", err_format(&e, m, sizeof m));
     } else {
         err_clear(&e);
-        if (scan_file(&sum, g->file, &so, pass2_cb, &p2, &e) && !atomic_load(&g->cancel))
+        if (scan_file(&sum, input, &so, pass2_cb, &p2, &e) && !atomic_load(&g->cancel)) {
+            name_input(g, &e);
             eng_set_message(g, "%s", err_format(&e, m, sizeof m));
+        }
         scan_summary_free(&sum);
     }
     queue_close(&g->work_q);
@@ -442,6 +471,7 @@ out:
     free(p2.st);
     joblock_release(g->lock_fd);
     g->lock_fd = -1;
+    inputsnap_drop(&g->in);
     finish(g, final);
     return NULL;
 }
@@ -457,6 +487,10 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     }
     eng *g = xcalloc(1, sizeof *g);
     g->file = xstrdup(o->file);
+    /* the journal records where the file is, wherever the job is resumed
+     * from; NULL when it cannot be resolved (the job then says why) */
+    g->file_abs = realpath(o->file, NULL);
+    inputsnap_init(&g->in);
     iot_target_copy(&g->target, o->target);
     if (!g->target.region)
         g->target.region = xstrdup("us-east-1");
@@ -483,6 +517,8 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->n_workers = o->workers > 0 ? o->workers : c->workers > 0 ? c->workers : 32;
     g->dry_run = o->dry_run;
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
+    g->test_hook = o->test_hook;
+    g->test_hook_ctx = o->test_hook_ctx;
     for (int k = 0; k < PLAN_N_KINDS; k++) {
         iot_op op = plan_step_op((step_kind)k);
         double tps = iot_op_get(op)->tps;
@@ -605,6 +641,7 @@ void eng_free(eng *g)
     free(g->worker_tids);
     jobcfg_free(&g->cfg);
     free(g->file);
+    free(g->file_abs);
     iot_target_free(&g->target);
     free(g->state_dir);
     free(g->registry);

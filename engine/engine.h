@@ -2,14 +2,22 @@
  * AWS IoT calls on a pool of workers, at the account's quota, exactly once.
  *
  * Design (DESIGN.md §3, §6, §7):
+ *   0. The input is copied once into the state directory and hashed while
+ *      it is copied (inputsnap.h); both passes read that copy, so what is
+ *      hashed, validated and sent are the same bytes. A file that changes
+ *      while it is copied, or before anything is sent, is refused
+ *      (ENG_REJECTED, snapshot.input_changed). A dry run reads the file
+ *      itself: it sends and records nothing.
  *   1. Pass 1 reads and validates the whole file (scan.h); a file with
  *      invalid items stops here unless the job skips them. Nothing is sent.
  *   2. Pre-flight: every policy, thing group and thing type the job names
  *      must exist; the account id is learned from a returned ARN, so
  *      certificate ARNs are built, never described per item.
  *   3. The job is found or created in the journal (same file content + same
- *      configuration = the same job: it resumes).
- *   4. Pass 2 streams the file again into a bounded work queue; N workers
+ *      configuration = the same job: it resumes, from whatever path and
+ *      directory; the journal records the file's absolute path, updated
+ *      when the file has moved).
+ *   4. Pass 2 streams the copy again into a bounded work queue; N workers
  *      run each item's plan (Phase 1: register, attach policies, [thing,
  *      principal, groups]; Phase 2: activate, thing with type and
  *      attributes, principal, policies, groups), pacing every call through
@@ -68,6 +76,14 @@ typedef struct eng_opts {
      * thread. NULL: the credentials cannot be refreshed. */
     keeper_refresh_fn refresh;
     void *refresh_ctx;
+    /* Tests only (NULL otherwise): called on the engine thread at fixed
+     * points of a job, so that a test can change the input file between
+     * them. Points: "copied" (the input is copied, not yet compared with
+     * the file), "validated" (pass 1 done; nothing sent, no job in the
+     * journal yet) and "sending" (the job is in the journal; pass 2 is
+     * about to read the input). */
+    void (*test_hook)(void *ctx, const char *point);
+    void *test_hook_ctx;
 } eng_opts;
 
 enum { ENG_DEFAULT_MAX_OUTAGE_MS = 15 * 60 * 1000 };
@@ -106,9 +122,10 @@ typedef struct eng_snapshot {
     long long job_id;
     int resumed;
     int dry_run;
-    size_t total;   /* items in the file */
-    size_t invalid; /* items that failed validation */
-    size_t done;    /* finished ok (this run and earlier runs) */
+    int input_changed; /* rejected: the file changed while the job read it */
+    size_t total;      /* items in the file */
+    size_t invalid;    /* items that failed validation */
+    size_t done;       /* finished ok (this run and earlier runs) */
     size_t failed;
     size_t skipped;
     size_t already; /* done before this run (resume) */

@@ -306,7 +306,7 @@ int jnl_make_dirs(const char *dir, err *e)
 
 /* The state directory: state_dir, $XDG_STATE_HOME/thingpress or
  * ~/.local/state/thingpress. */
-static int resolve_dir(char *out, size_t n, const char *state_dir, err *e)
+int jnl_resolve_dir(char *out, size_t n, const char *state_dir, err *e)
 {
     int w;
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
@@ -423,7 +423,7 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
     journal *j = xcalloc(1, sizeof *j);
     j->audit_fd = -1;
     pthread_mutex_init(&j->audit_mu, NULL);
-    if (resolve_dir(j->dir, sizeof j->dir, state_dir, e))
+    if (jnl_resolve_dir(j->dir, sizeof j->dir, state_dir, e))
         goto fail;
     /* room for every file name under it (reports/job-ID.json.tmp) */
     if (strlen(j->dir) > sizeof j->dir - 64) {

@@ -144,8 +144,10 @@ void jnl_rollback(journal *j);
 
 /* Finds the job with this file hash, identity and endpoint, or creates it
  * (status JOB_RUNNING). *resumed = 1 when it existed; its status is left as
- * it was. The file path may differ (a moved file is the same job): the job
- * then records the new path. batch_id and endpoint may be NULL (""). The
+ * it was. file is recorded as given: the engine gives the absolute path, so
+ * that a job can be resumed (the console's Jobs list) from any directory.
+ * The file path may differ (a moved file is the same job): the job then
+ * records the new path. batch_id and endpoint may be NULL (""). The
  * endpoint should name the registry stably (e.g. the URL, or region and
  * account for AWS). */
 int jnl_job_open(journal *j, const char *file, const char *file_sha256, int phase,

@@ -31,13 +31,14 @@
 # them with git diff, then commit them).
 #
 # So that the screens can be compared, the flow runs where nothing on them
-# depends on the machine: the samples are a symlink "testdata" in the
+# depends on the machine: the samples are a copy "testdata" in the
 # console's working folder (THINGPRESS_SAMPLES=testdata, shown as such), the
 # generated file's certificates come from a fixed key and a deterministic
-# signature, and the state lives in a fresh /tmp/tpc.XXXXXX folder (short,
-# so no path is cut differently). What still varies is masked on both sides
+# signature, and the state and the working folder live in a fresh
+# /tmp/tpc.XXXXXX folder (short, so no path is cut differently). What still varies is masked on both sides
 # before the comparison (normalize(), below), and nothing else:
-#   - the random part of that folder:             /tmp/tpc.XXXXXX
+#   - the random part of that folder:             /tmp/tpc.XXXXXX (also the
+#     end of it that a path cut on the left may show: …XX/work/)
 #   - the ports of the local endpoint and the sim: 127.0.0.1:<port> (and the
 #     padding after it, as a 4-digit port would have one space more)
 #   - the clock: job times (YYYY-MM-DD HH:MM) and the run's ETA and elapsed
@@ -80,16 +81,21 @@ TP=$(cd "$(dirname "$TP")" && pwd)/$(basename "$TP")
 TD=$(cd "$TD" && pwd)
 GOLDEN=$(cd "$GOLDEN" && pwd)
 [ "$UPDATE" = 1 ] && SCREENS=$GOLDEN
-mkdir -p "$SCREENS" "$TMP/work" "$TMP/home"
-# the samples as the screens show them: "testdata", relative to the console's
-# working folder (THINGPRESS_SAMPLES below)
-ln -sfn "$TD" "$TMP/work/testdata"
+mkdir -p "$SCREENS" "$TMP/home"
 fails=0
 # Short and fresh: the tmux socket (its path must fit in sun_path, 108 bytes:
-# not under TEST_TMPDIR) and the console's state, whose path the screens show.
+# not under TEST_TMPDIR), the console's state and its working folder, whose
+# paths the screens show (the journal records a job's file by its absolute,
+# symlink-free path).
 ROOT=$(mktemp -d /tmp/tpc.XXXXXX)
 SOCK="$ROOT/s"
 STATE="$ROOT/xdg"
+WORK="$ROOT/work"
+mkdir -p "$WORK"
+# the samples as the screens show them: "testdata", relative to the console's
+# working folder (THINGPRESS_SAMPLES below); a copy, not a link, so that the
+# paths of the jobs run on them are in $ROOT too
+cp -RL "$TD" "$WORK/testdata" || { echo "console_e2e_test: cannot copy $TD" >&2; exit 1; }
 T() { tmux -S "$SOCK" "$@"; }
 cleanup() {
     T kill-server 2>/dev/null
@@ -140,6 +146,7 @@ normalize() {
     is_progress "$1" && progress=1
     sed -E \
         -e 's#/tmp/tpc\.[A-Za-z0-9]{6}#/tmp/tpc.XXXXXX#g' \
+        -e 's#…[A-Za-z0-9./]{0,15}/(work|xdg)/#…/tmp/tpc.XXXXXX/\1/#g' \
         -e 's#127\.0\.0\.1:[0-9]+ *#127.0.0.1:<port> #g' \
         -e 's#[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}#YYYY-MM-DD HH:MM#g' \
         -e 's#^[0-9.kM]+ items/s   ETA [^ ]+   elapsed [^ ]+#<n> items/s   ETA <t>   elapsed <t>#' \
@@ -199,13 +206,13 @@ ENVV+=("TSAN_OPTIONS=log_path=$TMP/tsan-report")
 launch() { # launch CMD...: (re)starts the pane with the console
     local cmd
     cmd=$(printf '%q ' "${ENVV[@]}" "$@")
-    T respawn-pane -k -t tp -c "$TMP/work" "$cmd; echo CONSOLE-EXIT=\$?; exec sleep 600"
+    T respawn-pane -k -t tp -c "$WORK" "$cmd; echo CONSOLE-EXIT=\$?; exec sleep 600"
 }
 
 # A longer Phase 1 file: 400 generated certificates (bench/validate_bench.py),
 # the same every run: a fixed key, serial and dates, and a deterministic
 # ECDSA signature (RFC 6979), so the review shows the same fingerprints.
-"$PY" - "$TMP/work/line3-generated.txt" 400 "$BENCH" <<'EOF' || fail "generate the file"
+"$PY" - "$WORK/line3-generated.txt" 400 "$BENCH" <<'EOF' || fail "generate the file"
 import datetime, sys
 sys.path.insert(0, sys.argv[3])
 import validate_bench as vb
@@ -229,7 +236,7 @@ t = cert.public_bytes(serialization.Encoding.DER)
 vb.write_generated(sys.argv[1], t, t.find(vb.PLACEHOLDER.encode()), int(sys.argv[2]))
 EOF
 
-T -f /dev/null new-session -d -s tp -x 80 -y 24 -c "$TMP/work" "sleep 600" ||
+T -f /dev/null new-session -d -s tp -x 80 -y 24 -c "$WORK" "sleep 600" ||
     { echo "console_e2e_test: cannot start tmux" >&2; exit 1; }
 T set -g window-size manual
 T set -g remain-on-exit on

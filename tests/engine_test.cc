@@ -17,13 +17,19 @@
 #include <thread>
 #include <vector>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using std::atomic_int; // engine/rate.h names C11's atomic_int
 
 extern "C" {
 #include "engine/engine.h"
 #include "engine/jobcfg.h"
+#include "engine/journal.h"
 #include "iot/client.h"
 #include "sim/sim.h"
 }
@@ -115,7 +121,8 @@ struct JobRun {
 // from a second poller thread; cancels it once cancel_at items are done
 // (0: never). Returns what the last snapshot said.
 JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
-               const std::string &state, int workers, size_t cancel_at = 0)
+               const std::string &state, int workers, size_t cancel_at = 0,
+               void (*hook)(void *, const char *) = nullptr, void *hook_ctx = nullptr)
 {
     JobRun r;
     memset(&r.last, 0, sizeof r.last);
@@ -127,6 +134,8 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
     o.state_dir = state.c_str();
     o.registry = "engine-test";
     o.workers = workers;
+    o.test_hook = hook;
+    o.test_hook_ctx = hook_ctx;
     eng *g = nullptr;
     err e;
     err_clear(&e);
@@ -138,11 +147,11 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
     std::atomic<size_t> other_polls{0};
     std::thread poller([&] {
         eng_snapshot sn;
-        while (!stop.load()) {
+        do { // at least once: a rejected job may end before this thread runs
             eng_snapshot_get(g, &sn);
             other_polls++;
             std::this_thread::sleep_for(std::chrono::microseconds(500));
-        }
+        } while (!stop.load());
     });
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     bool cancelled = false;
@@ -362,4 +371,242 @@ TEST(Engine, Phase2FailedItemLeavesCertificateInactive)
     EXPECT_EQ(r2.last.done, kItems - 1);
     EXPECT_EQ("INACTIVE", cert_status(s, rows[0][2]));
     EXPECT_EQ("ACTIVE", cert_status(s, rows[1][2]));
+}
+
+// ---- the input changes while its job runs (issue 12 item 8) ----
+namespace
+{
+// Rewrites a file in place (same inode, as an editor or a slow writer would)
+// when the engine reaches `point`.
+struct Rewrite {
+    std::string path, point, bytes;
+    int fired = 0;
+    static void hook(void *ctx, const char *point)
+    {
+        Rewrite *r = static_cast<Rewrite *>(ctx);
+        if (r->point != point)
+            return;
+        std::ofstream f(r->path, std::ios::binary | std::ios::trunc);
+        f << r->bytes;
+        f.close();
+        r->fired++;
+    }
+};
+
+std::vector<std::string> lines_of(const std::string &bytes)
+{
+    std::vector<std::string> v;
+    std::istringstream in(bytes);
+    std::string l;
+    while (std::getline(in, l))
+        v.push_back(l);
+    return v;
+}
+
+// The Generated fixture's lines in reverse order, the first of them (the
+// fixture's last certificate) replaced by a line that is not a certificate:
+// every index holds another item, and one item is invalid.
+std::string reversed_with_invalid(const std::string &orig)
+{
+    auto v = lines_of(orig);
+    std::string out = "bm90IGEgY2VydGlmaWNhdGU=\n";
+    for (size_t i = v.size() - 1; i-- > 0;)
+        out += v[i] + "\n";
+    return out;
+}
+
+std::string sha256_hex(const std::string &bytes)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
+    std::string hex;
+    char two[3];
+    for (unsigned int i = 0; i < n; i++) {
+        snprintf(two, sizeof two, "%02x", md[i]);
+        hex += two;
+    }
+    return hex;
+}
+
+// The names in a directory ("." and ".." aside); empty when it is missing.
+std::vector<std::string> names_in(const std::string &dir)
+{
+    std::vector<std::string> v;
+    DIR *d = opendir(dir.c_str());
+    if (!d)
+        return v;
+    while (struct dirent *de = readdir(d))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            v.push_back(de->d_name);
+    closedir(d);
+    return v;
+}
+
+struct Journal {
+    journal *j = nullptr;
+    explicit Journal(const std::string &state)
+    {
+        err e;
+        err_clear(&e);
+        EXPECT_EQ(0, jnl_open_existing(&j, state.c_str(), &e)) << e.msg;
+    }
+    ~Journal()
+    {
+        jnl_close(j);
+    }
+    std::vector<jnl_job> jobs()
+    {
+        std::vector<jnl_job> v(16);
+        size_t n = v.size();
+        err e;
+        err_clear(&e);
+        EXPECT_EQ(0, jnl_job_list(j, v.data(), &n, &e)) << e.msg;
+        v.resize(n);
+        return v;
+    }
+    std::vector<jnl_item> items(long long job)
+    {
+        std::vector<jnl_item> v(kItems + 10);
+        size_t n = v.size();
+        err e;
+        err_clear(&e);
+        EXPECT_EQ(0, jnl_item_list(j, job, JNL_FILTER_ALL, 0, v.data(), &n, &e)) << e.msg;
+        v.resize(n);
+        return v;
+    }
+};
+} // namespace
+
+// The file is rewritten after validation, before anything is sent: the job
+// is refused with a message naming the file, no job is recorded and nothing
+// is registered (neither the validated content nor the new one).
+TEST(Engine, InputChangedAfterValidationIsRefused)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-changed-validated";
+    mkdir(state.c_str(), 0700);
+    std::string orig = tu::slurp("testdata/generated/certificates_test.txt");
+    std::string file = tu::temp_file("changed-validated.txt", orig);
+    Rewrite rw{file, "validated", reversed_with_invalid(orig)};
+    Cfg c;
+    JobRun r = run_job(s, &c.c, file, state, 4, 0, Rewrite::hook, &rw);
+    EXPECT_EQ(rw.fired, 1);
+    EXPECT_EQ(r.final, ENG_REJECTED) << r.last.message;
+    EXPECT_NE(std::string(r.last.message).find(file), std::string::npos)
+        << r.last.message;
+    EXPECT_NE(std::string(r.last.message).find("changed"), std::string::npos)
+        << r.last.message;
+    EXPECT_EQ(r.last.job_id, 0);
+    EXPECT_EQ(r.last.done, 0u);
+    auto rows = tu::read_tsv("testdata/expected/generated-expected.tsv");
+    ASSERT_EQ(rows.size(), kItems);
+    for (const auto &row : rows)
+        EXPECT_EQ("describe failed", cert_status(s, row[2])) << row[1] << " was sent";
+}
+
+// The file is rewritten once the job is in the journal, just before pass 2
+// reads it: the job sends exactly what it validated and hashed (every index
+// holds the original item, nothing skipped, the job's SHA-256 is the
+// original's), never the new content nor a mix.
+TEST(Engine, InputChangedBeforeSendingSendsWhatWasValidated)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-changed-sending";
+    mkdir(state.c_str(), 0700);
+    std::string orig = tu::slurp("testdata/generated/certificates_test.txt");
+    std::string file = tu::temp_file("changed-sending.txt", orig);
+    Rewrite rw{file, "sending", reversed_with_invalid(orig)};
+    Cfg c;
+    JobRun r = run_job(s, &c.c, file, state, 4, 0, Rewrite::hook, &rw);
+    EXPECT_EQ(rw.fired, 1);
+    EXPECT_EQ(r.final, ENG_DONE) << r.last.message;
+    EXPECT_EQ(r.last.done, kItems);
+    EXPECT_EQ(r.last.skipped, 0u);
+    EXPECT_EQ(r.last.failed, 0u) << r.last.message;
+
+    auto rows = tu::read_tsv("testdata/expected/generated-expected.tsv");
+    ASSERT_EQ(rows.size(), kItems);
+    Journal j(state);
+    auto jobs = j.jobs();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(sha256_hex(orig), jobs[0].file_sha256);
+    auto items = j.items(jobs[0].id);
+    ASSERT_EQ(items.size(), kItems);
+    for (size_t i = 0; i < kItems; i++) {
+        EXPECT_EQ(items[i].idx, i);
+        EXPECT_EQ(rows[i][2], items[i].fingerprint) << "item " << i;
+        EXPECT_EQ(JNL_DONE, items[i].status) << "item " << i << ": " << items[i].error;
+    }
+    for (const auto &row : rows)
+        EXPECT_EQ("INACTIVE", cert_status(s, row[2])) << row[1];
+    // the job's copy of its input is gone with the job
+    EXPECT_EQ(names_in(state + "/inputs"), std::vector<std::string>{});
+}
+
+// The file grows while its copy is taken (a writer still at work): refused,
+// naming the file, flagged as a changed input; no job is recorded, and the
+// copy is removed.
+TEST(Engine, InputChangedWhileCopiedIsRefused)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-changed-copied";
+    mkdir(state.c_str(), 0700);
+    std::string orig = tu::slurp("testdata/generated/certificates_test.txt");
+    std::string file = tu::temp_file("changed-copied.txt", orig);
+    Rewrite rw{file, "copied", orig + lines_of(orig)[0] + "\n"};
+    Cfg c;
+    JobRun r = run_job(s, &c.c, file, state, 4, 0, Rewrite::hook, &rw);
+    EXPECT_EQ(rw.fired, 1);
+    EXPECT_EQ(r.final, ENG_REJECTED) << r.last.message;
+    EXPECT_EQ(r.last.input_changed, 1);
+    EXPECT_EQ(file + ": changed while its job was reading it: nothing was sent; "
+                     "provision it again once it is complete",
+              std::string(r.last.message));
+    EXPECT_EQ(r.last.job_id, 0);
+    EXPECT_EQ(names_in(state + "/inputs"), std::vector<std::string>{});
+}
+
+// A whole-file rejection found in the job's copy names the file the caller
+// gave, never the copy.
+TEST(Engine, RejectionNamesTheFileNotItsCopy)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-rejected-name";
+    mkdir(state.c_str(), 0700);
+    std::string file = tu::temp_file("not-json-devices.json", "{\"batch_id\": \"b\", [");
+    Cfg c;
+    JobRun r = run_job(s, &c.c, file, state, 2);
+    EXPECT_EQ(r.final, ENG_REJECTED) << r.last.message;
+    EXPECT_EQ(0u, std::string(r.last.message).find(file + ":")) << r.last.message;
+    EXPECT_EQ(std::string::npos, std::string(r.last.message).find("/inputs/"))
+        << r.last.message;
+    EXPECT_EQ(names_in(state + "/inputs"), std::vector<std::string>{});
+}
+
+// Copies left behind by a killed process (nobody holds their lock) are
+// removed when the next job takes its copy; a copy a live job holds is not.
+TEST(Engine, LeftoverCopiesAreRemoved)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-leftovers";
+    mkdir(state.c_str(), 0700);
+    mkdir((state + "/inputs").c_str(), 0700);
+    std::string dead = state + "/inputs/" + std::string(64, 'a') + "-dead00-x.txt";
+    std::string live = state + "/inputs/" + std::string(64, 'b') + "-live00-y.txt";
+    {
+        std::ofstream(dead) << "left by a kill -9\n";
+    }
+    {
+        std::ofstream(live) << "held by a running job\n";
+    }
+    int fd = open(live.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(0, flock(fd, LOCK_SH));
+    Cfg c;
+    JobRun r = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 4);
+    EXPECT_EQ(r.final, ENG_DONE) << r.last.message;
+    close(fd);
+    EXPECT_EQ(names_in(state + "/inputs"),
+              std::vector<std::string>{std::string(64, 'b') + "-live00-y.txt"});
 }

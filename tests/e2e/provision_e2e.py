@@ -915,6 +915,123 @@ class Crashes(E2E):
             sim.stop()
 
 
+# ---------------------------------------------------------------- paths
+
+class Paths(E2E):
+    """Issue 12 item 9: the journal records the input's absolute path; a job
+    resumes from any directory, and a moved file (same bytes, same options)
+    is the same job, which then records its new place."""
+    N = 400
+
+    def interrupt(self, argv, cwd, state, above):
+        """Runs argv in cwd, Ctrl-C once more than `above` items are done."""
+        p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=base_env())
+        try:
+            wait_for(lambda: self.done_so_far(state) > above or p.poll() is not None,
+                     60, "more than %d items done" % above)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        return Run(p.returncode, out, err, 0)
+
+    def done_so_far(self, state):
+        if not os.path.exists(os.path.join(state, "journal.db")):
+            return -1
+        p = subprocess.run([OPTS.bin, "status", "--state", state, "--output", "json"],
+                           capture_output=True, text=True, timeout=60, env=base_env())
+        jobs = json.loads(p.stdout)["jobs"] if p.returncode == 0 else []
+        return jobs[0]["counts"]["done"] if jobs else -1
+
+    def done_items(self, state):
+        return {i["idx"] for i in status_json(state, 1)["items"] if i["status"] == "done"}
+
+    def test_relative_path_resumed_elsewhere_then_moved(self):
+        gen, _, fps, _ = make_items(self.tmp, self.N)
+        a, b, c = (os.path.join(self.tmp, "paths-" + x) for x in "abc")
+        for d in (a, b, c):
+            os.makedirs(d)
+        shutil.copy(gen, os.path.join(a, "certs.txt"))
+        sim = Sim(self.tmp)
+        try:
+            sim.start()
+            seed(sim.url)
+            state = self.state_dir("st")
+            extra = JOB + rates(1000) + ["--rate", "RegisterCertificateWithoutCA=100"]
+
+            def argv(path):
+                return [OPTS.bin, "provision", "--state", state, "--endpoint-url",
+                        sim.url, *extra, path]
+
+            # 1. started from a with a relative path, stopped by Ctrl-C
+            r1 = self.interrupt(argv("certs.txt"), a, state, 20)
+            self.assertEqual(r1.rc, 1, "after SIGINT:\n%s" % r1)
+            where = os.path.realpath(os.path.join(a, "certs.txt"))
+            doc = status_json(state, 1)
+            self.assertEqual(doc["job"]["file"], where, "the path the journal records")
+            self.assertEqual(doc["job"]["status"], "cancelled")
+            done1 = doc["job"]["counts"]["done"]
+            self.assertLess(done1, self.N)
+            redo_checks = [(len(self.audit_lines(state)), self.done_items(state), 2)]
+            # 2. resumed from b, through another relative path, stopped again
+            r2 = self.interrupt(argv("../paths-a/certs.txt"), b, state, done1 + 20)
+            self.assertIn("job 1 (Phase 1, resumed)", r2.out, str(r2))
+            self.assertIn("(%d earlier)" % done1, r2.out, str(r2))
+            doc = status_json(state, 1)
+            self.assertEqual(doc["job"]["file"], where)
+            redo_checks.append((len(self.audit_lines(state)), self.done_items(state), 3))
+            # 3. the file moved (and renamed): the same bytes, the same job
+            moved = os.path.join(c, "moved.txt")
+            os.rename(os.path.join(a, "certs.txt"), moved)
+            r3 = provision(sim.url, state, moved, *extra)
+            self.ok(r3, "the moved file")
+            self.assertIn("job 1 (Phase 1, resumed)", r3.out, str(r3))
+            self.assert_journal(state, 1, self.N, phase=1)
+            doc = status_json(state)
+            self.assertEqual([j["job"] for j in doc["jobs"]], [1], "one job only")
+            self.assertEqual(doc["jobs"][0]["file"], os.path.realpath(moved))
+            st = subprocess.run([OPTS.bin, "status", "--state", state, "1"],
+                                capture_output=True, text=True, timeout=60, env=base_env())
+            self.assertIn("file      %s\n" % os.path.realpath(moved), st.stdout)
+            # no item redone: an item done before a run has no call in it
+            for before, done, run in redo_checks:
+                again = sorted({a["item"] for a in self.audit_lines(state)[before:]
+                                if "intent" in a and a["item"] in done})
+                self.assertEqual(again, [], "items done before run %d, sent again" % run)
+            self.assert_registry(sim.url, expected_state(fps, ["BasicTestPolicy"]),
+                                 "after three runs from three places")
+            # the job's copies of its input are gone
+            self.assertEqual(os.listdir(os.path.join(state, "inputs")), [])
+        finally:
+            sim.stop()
+
+    def test_local_endpoint_relative_state_from_elsewhere(self):
+        """The embedded endpoint's registry is named by its database, which a
+        relative --state names differently from each directory: it must be
+        the same registry, so the same job."""
+        a, b = (os.path.join(self.tmp, "local-" + x) for x in "ab")
+        for d in (a, b):
+            os.makedirs(d)
+        shutil.copy(os.path.join(OPTS.testdata, "generated", "certificates_test.txt"),
+                    os.path.join(a, "certs.txt"))
+
+        def run(cwd, state, path):
+            p = subprocess.run([OPTS.bin, "provision", "--local", "--state", state,
+                                *rates(1000), path], cwd=cwd, capture_output=True,
+                               text=True, timeout=120, env=base_env())
+            return Run(p.returncode, p.stdout, p.stderr, 0)
+
+        r1 = run(a, "st", "certs.txt")
+        self.ok(r1, "from a")
+        r2 = run(b, "../local-a/st", "../local-a/certs.txt")
+        self.ok(r2, "from b")
+        self.assertIn("job 1 (Phase 1, resumed)", r2.out, str(r2))
+        self.assertIn("(100 earlier)", r2.out, str(r2))
+
+
 # ---------------------------------------------------------------- 4, 5. nothing sent
 
 class NothingSent(E2E):
