@@ -301,9 +301,7 @@ int jnl_make_dirs(const char *dir, err *e)
     return 0;
 }
 
-/* The state directory: state_dir, $XDG_STATE_HOME/thingpress or
- * ~/.local/state/thingpress. */
-static int resolve_dir(char *out, size_t n, const char *state_dir, err *e)
+int jnl_state_dir(char *out, size_t n, const char *state_dir, err *e)
 {
     int w;
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
@@ -314,9 +312,9 @@ static int resolve_dir(char *out, size_t n, const char *state_dir, err *e)
     else if (home && *home)
         w = snprintf(out, n, "%s/.local/state/thingpress", home);
     else {
-        err_set(
-            e, ERR_USAGE, NULL, 0, -1,
-            "no state directory: HOME and XDG_STATE_HOME are unset (use --state DIR)");
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "no state directory: HOME is unset and XDG_STATE_HOME is not an absolute "
+                "path (use --state DIR)");
         return -1;
     }
     if (w < 0 || (size_t)w >= n) {
@@ -420,7 +418,7 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
     journal *j = xcalloc(1, sizeof *j);
     j->audit_fd = -1;
     pthread_mutex_init(&j->audit_mu, NULL);
-    if (resolve_dir(j->dir, sizeof j->dir, state_dir, e))
+    if (jnl_state_dir(j->dir, sizeof j->dir, state_dir, e))
         goto fail;
     /* room for every file name under it (reports/job-ID.json.tmp) */
     if (strlen(j->dir) > sizeof j->dir - 64) {

@@ -115,9 +115,17 @@ enum { JNL_FILTER_ALL = -1, JNL_FILTER_PROBLEMS = -2 /* failed or skipped */ };
 const char *jnl_status_name(jnl_status st);
 const char *jnl_job_status_name(jnl_job_status st);
 
-/* Opens (creating the directory and schema if needed) state_dir/journal.db.
- * state_dir NULL or "" = $XDG_STATE_HOME/thingpress or
- * ~/.local/state/thingpress. */
+/* The state directory, the one rule every command follows (journal, audit
+ * log, job locks, reports, the embedded endpoint's database): state_dir when
+ * given (not NULL or ""), else $XDG_STATE_HOME/thingpress when that is an
+ * absolute path (the XDG spec: relative values are ignored), else
+ * $HOME/.local/state/thingpress. With none of them: -1 and a one-line error
+ * asking for --state. Writes the path into out (n bytes); creates nothing.
+ * Any thread (reads the environment). */
+int jnl_state_dir(char *out, size_t n, const char *state_dir, err *e);
+
+/* Opens (creating the directory and schema if needed) state_dir/journal.db
+ * in the directory jnl_state_dir gives. */
 int jnl_open(journal **out, const char *state_dir, err *e);
 /* For readers: opens an existing journal, creating nothing. Without one the
  * error is "no journal in DIR: nothing has been provisioned yet". */
