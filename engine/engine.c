@@ -162,8 +162,7 @@ static int pass1_cb(void *ctx, item *it)
 /* Pass 2: feed the workers. */
 typedef struct {
     eng *g;
-    int *steps;
-    jnl_status *st;
+    jnl_item_state *st; /* the journal's, by index (resume) */
     size_t n_states;
 } pass2;
 
@@ -174,8 +173,8 @@ static int pass2_cb(void *ctx, item *it)
     if (atomic_load(&g->cancel))
         return -1;
     size_t idx = it->index;
-    int known = idx < p->n_states && p->steps[idx] >= 0;
-    jnl_status st = known ? p->st[idx] : JNL_PENDING;
+    int known = idx < p->n_states && p->st[idx].step >= 0;
+    jnl_status st = known ? p->st[idx].status : JNL_PENDING;
     if (known && (st == JNL_DONE || st == JNL_SKIPPED)) {
         if (st == JNL_DONE) {
             atomic_fetch_add(&g->done, 1);
@@ -199,7 +198,8 @@ static int pass2_cb(void *ctx, item *it)
     }
     work *w = xcalloc(1, sizeof *w);
     w->idx = idx;
-    w->start = known && p->steps[idx] > 0 ? p->steps[idx] : 0;
+    w->start = known && p->st[idx].step > 0 ? p->st[idx].step : 0;
+    w->attempts = known ? p->st[idx].attempts : 0; /* the calls of earlier runs */
     w->name = xstrdup(it->thing_name ? it->thing_name : "");
     snprintf(w->fp, sizeof w->fp, "%s", fp ? fp : "");
     if (g->phase == 1)
@@ -366,7 +366,7 @@ static void *engine_main(void *arg)
             goto out;
         }
     }
-    if (rc || jnl_item_states(g->j, g->job_id, &p2.steps, &p2.st, &p2.n_states, &e) ||
+    if (rc || jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
         jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
         eng_set_message(g, "journal: %s", err_format(&e, m, sizeof m));
         goto out;
@@ -437,7 +437,6 @@ static void *engine_main(void *arg)
 out:
     iot_client_free(c);
     pf_needs_free(&p1.needs);
-    free(p2.steps);
     free(p2.st);
     joblock_release(g->lock_fd);
     g->lock_fd = -1;

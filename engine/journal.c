@@ -62,7 +62,8 @@
       "WHEN ?6='' THEN NULL ELSE ?6 END,"                                                 \
       "cert_arn=coalesce(?7,cert_arn),thing_arn=coalesce(?8,thing_arn),updated=?9 "       \
       "WHERE job_id=?1 AND idx=?2")                                                       \
-    X(S_ITEM_STATES, "SELECT idx,step,status FROM items WHERE job_id=?1 ORDER BY idx")    \
+    X(S_ITEM_STATES, "SELECT idx,step,status,attempts FROM items WHERE job_id=?1 "        \
+      "ORDER BY idx")                                                                     \
     X(S_ITEM_LIST, "SELECT idx,key,fingerprint,step,status,attempts,error,cert_arn,"      \
       "thing_arn,updated FROM items WHERE job_id=?1 AND (?2=-1 OR status=?2 OR "          \
       "(?2=-2 AND status IN (2,3))) ORDER BY idx LIMIT ?3 OFFSET ?4")
@@ -753,27 +754,23 @@ int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_stat
     return 0;
 }
 
-int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, size_t *n,
-                    err *e)
+int jnl_item_states(journal *j, long long job_id, jnl_item_state **out, size_t *n, err *e)
 {
-    *steps = NULL;
-    *st = NULL;
+    *out = NULL;
     *n = 0;
     sqlite3_stmt *s = stmt(j, S_ITEM_STATES, e);
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, job_id);
     /* one statement, one snapshot: rows come in idx order, gaps are filled */
-    int *sv = NULL;
-    jnl_status *tv = NULL;
+    jnl_item_state *v = NULL;
     size_t len = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sqlite3_int64 idx = sqlite3_column_int64(s, 0);
         if (idx < 0 || (uint64_t)idx >= MAX_STATES) {
             sqlite3_reset(s);
-            free(sv);
-            free(tv);
+            free(v);
             err_set(e, ERR_LIMIT, j->db_path, 0, -1,
                     "job %lld has an item index out of range (%lld)", job_id,
                     (long long)idx);
@@ -784,27 +781,23 @@ int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, 
             size_t nc = cap ? cap : 1024;
             while (nc < need)
                 nc *= 2;
-            sv = xrealloc(sv, nc * sizeof *sv);
-            tv = xrealloc(tv, nc * sizeof *tv);
+            v = xrealloc(v, nc * sizeof *v);
             cap = nc;
         }
-        for (; len < (size_t)idx; len++) {
-            sv[len] = -1;
-            tv[len] = JNL_PENDING;
-        }
-        sv[idx] = sqlite3_column_int(s, 1);
-        tv[idx] = (jnl_status)sqlite3_column_int(s, 2);
+        for (; len < (size_t)idx; len++)
+            v[len] = (jnl_item_state){.step = -1, .status = JNL_PENDING};
+        v[idx].step = sqlite3_column_int(s, 1);
+        v[idx].status = (jnl_status)sqlite3_column_int(s, 2);
+        v[idx].attempts = sqlite3_column_int(s, 3);
         len = need;
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        free(sv);
-        free(tv);
+        free(v);
         db_fail(j, rc, e);
         return -1;
     }
-    *steps = sv;
-    *st = tv;
+    *out = v;
     *n = len;
     return 0;
 }

@@ -170,9 +170,16 @@ int jnl_item_add(journal *j, long long job_id, size_t idx, const char *key,
 int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_status st,
                     int attempts, const char *error, const char *cert_arn,
                     const char *thing_arn, err *e);
-/* Every item's step and status, as arrays indexed by idx (caller frees);
- * size n = highest idx + 1 (missing rows: step -1, JNL_PENDING). */
-int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, size_t *n,
+/* What a resumed job needs of each item. */
+typedef struct jnl_item_state {
+    int step; /* steps completed; -1 = no row */
+    jnl_status status;
+    int attempts; /* calls recorded so far */
+} jnl_item_state;
+
+/* Every item's state, as an array indexed by idx (*out, caller frees); size
+ * n = highest idx + 1 (missing rows: step -1, JNL_PENDING, 0 attempts). */
+int jnl_item_states(journal *j, long long job_id, jnl_item_state **out, size_t *n,
                     err *e);
 /* Items of a job in idx order, skipping the first `offset` matching rows;
  * status_filter is a jnl_status, JNL_FILTER_ALL or JNL_FILTER_PROBLEMS.

@@ -55,9 +55,14 @@ static void process(worker *w, work *it)
     int start = g->phase == 2 && it->start > 0 ? it->start - 1 : it->start;
     for (int i = start; i < g->plan.n; i++) {
         const step *s = &g->plan.steps[i];
+        int before = attempts;
         int r = step_run(w, it, s, &o, &attempts, why, sizeof why);
-        if (r < 0) /* cancelled: the item stays pending at step i */
+        if (r < 0) { /* stopped: the item stays pending where it was */
+            if (attempts > before) /* calls were sent: they count on resume */
+                jw_record(g, it->idx, i > it->start ? i : it->start, JNL_PENDING,
+                          attempts, NULL, NULL, NULL);
             return;
+        }
         if (r == 0) {
             jw_record(g, it->idx, i, JNL_FAILED, attempts, why, NULL, NULL);
             atomic_fetch_add(&g->failed, 1);

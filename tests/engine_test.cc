@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@ using std::atomic_int; // engine/rate.h names C11's atomic_int
 extern "C" {
 #include "engine/engine.h"
 #include "engine/jobcfg.h"
+#include "engine/journal.h"
 #include "iot/client.h"
 #include "sim/sim.h"
 }
@@ -111,11 +113,14 @@ struct JobRun {
     size_t polls = 0, events = 0;
 };
 
+// What run_job calls at each poll of a running job; true cancels the job.
+using PollFn = std::function<bool(const eng_snapshot &)>;
+
 // Starts a job, polls it from this thread (snapshot + events every ms) and
-// from a second poller thread; cancels it once cancel_at items are done
-// (0: never). Returns what the last snapshot said.
+// from a second poller thread; cancels it once on_poll says so (empty:
+// never). Returns what the last snapshot said.
 JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
-               const std::string &state, int workers, size_t cancel_at = 0)
+               const std::string &state, int workers, const PollFn &on_poll)
 {
     JobRun r;
     memset(&r.last, 0, sizeof r.last);
@@ -154,7 +159,7 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
         if (r.last.state != ENG_VALIDATING && r.last.state != ENG_PREFLIGHT &&
             r.last.state != ENG_RUNNING)
             break;
-        if (cancel_at && !cancelled && r.last.done >= cancel_at) {
+        if (on_poll && !cancelled && r.last.state == ENG_RUNNING && on_poll(r.last)) {
             eng_cancel(g);
             cancelled = true;
         }
@@ -174,6 +179,16 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
     eng_free(g);
     EXPECT_GT(other_polls.load(), 0u);
     return r;
+}
+
+// The same, cancelled once cancel_at items are done (0: never).
+JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
+               const std::string &state, int workers, size_t cancel_at = 0)
+{
+    PollFn at;
+    if (cancel_at)
+        at = [cancel_at](const eng_snapshot &sn) { return sn.done >= cancel_at; };
+    return run_job(s, cfg, file, state, workers, at);
 }
 
 // A device-infos file for Phase 2 from the generated certificates' expected
@@ -362,4 +377,73 @@ TEST(Engine, Phase2FailedItemLeavesCertificateInactive)
     EXPECT_EQ(r2.last.done, kItems - 1);
     EXPECT_EQ("INACTIVE", cert_status(s, rows[0][2]));
     EXPECT_EQ("ACTIVE", cert_status(s, rows[1][2]));
+}
+
+namespace
+{
+// Every item row of the newest job in the journal of state.
+std::vector<jnl_item> journal_items(const std::string &state, jnl_job *job)
+{
+    std::vector<jnl_item> v;
+    journal *j = nullptr;
+    err e;
+    err_clear(&e);
+    if (jnl_open_existing(&j, state.c_str(), &e)) {
+        ADD_FAILURE() << e.msg;
+        return v;
+    }
+    jnl_job jobs[8];
+    size_t n = 8;
+    EXPECT_EQ(0, jnl_job_list(j, jobs, &n, &e)) << e.msg;
+    if (n) {
+        if (job)
+            *job = jobs[0];
+        v.resize(kItems + 1);
+        size_t got = v.size();
+        EXPECT_EQ(0, jnl_item_list(j, jobs[0].id, JNL_FILTER_ALL, 0, v.data(), &got, &e))
+            << e.msg;
+        v.resize(got);
+    }
+    jnl_close(j);
+    return v;
+}
+} // namespace
+
+// Issue 12: an item's attempts count its calls across runs. A job stopped
+// while its items wait for their AttachPolicy (registered: step 1 recorded,
+// 1 attempt) is resumed; every item then has one attempt per step at least,
+// the first run's Register included.
+TEST(Engine, ResumeKeepsTheAttempts)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-attempts";
+    mkdir(state.c_str(), 0700);
+    Cfg c;                           // register, then attach the policy
+    c.set("rate.AttachPolicy", "4"); // registered items queue up at the policy
+    JobRun a =
+        run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8,
+                [](const eng_snapshot &sn) { return sn.counts[ENG_REGISTERED] >= 12; });
+    EXPECT_EQ(a.final, ENG_CANCELLED) << a.last.message;
+    size_t waiting = 0;
+    for (const jnl_item &it : journal_items(state, nullptr))
+        if (it.status == JNL_PENDING && it.step == 1) {
+            waiting++;
+            EXPECT_GE(it.attempts, 1) << "item " << it.idx;
+        }
+    ASSERT_GT(waiting, 0u) << "no item was stopped between its two steps";
+
+    c.set("rate.AttachPolicy", "400");
+    JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    ASSERT_EQ(b.final, ENG_DONE) << b.last.message;
+    EXPECT_EQ(b.last.resumed, 1);
+    auto items = journal_items(state, nullptr);
+    ASSERT_EQ(items.size(), kItems);
+    size_t short_counted = 0;
+    for (const jnl_item &it : items) {
+        EXPECT_EQ(it.status, JNL_DONE) << "item " << it.idx;
+        if (it.attempts < 2)
+            short_counted++;
+    }
+    EXPECT_EQ(short_counted, 0u) << "items whose attempts miss the first run's Register ("
+                                 << waiting << " were resumed at their second step)";
 }

@@ -314,26 +314,25 @@ TEST(Journal, UpdateAndStates)
     EXPECT_STREQ("", J.items(id)[2].error);
     EXPECT_EQ(JNL_DONE, J.items(id)[2].status);
 
-    int *steps = nullptr;
-    jnl_status *st = nullptr;
+    jnl_item_state *st = nullptr;
     size_t n = 0;
-    ASSERT_EQ(0, jnl_item_states(J.j, id, &steps, &st, &n, &J.e)) << msg(J.e);
+    ASSERT_EQ(0, jnl_item_states(J.j, id, &st, &n, &J.e)) << msg(J.e);
     ASSERT_EQ(6u, n);
     int want_steps[] = {0, 4, 6, -1, -1, 0};
     jnl_status want_st[] = {JNL_PENDING, JNL_PENDING, JNL_DONE,
                             JNL_PENDING, JNL_PENDING, JNL_PENDING};
+    int want_attempts[] = {0, 3, 8, 0, 0, 0};
     for (size_t i = 0; i < n; i++) {
-        EXPECT_EQ(want_steps[i], steps[i]) << i;
-        EXPECT_EQ(want_st[i], st[i]) << i;
+        EXPECT_EQ(want_steps[i], st[i].step) << i;
+        EXPECT_EQ(want_st[i], st[i].status) << i;
+        EXPECT_EQ(want_attempts[i], st[i].attempts) << i;
     }
-    free(steps);
     free(st);
 
-    // an empty job: no arrays
+    // an empty job: no array
     long long other = J.job("/in/b.csv", SHA_B);
-    ASSERT_EQ(0, jnl_item_states(J.j, other, &steps, &st, &n, &J.e));
+    ASSERT_EQ(0, jnl_item_states(J.j, other, &st, &n, &J.e));
     EXPECT_EQ(0u, n);
-    free(steps);
     free(st);
 
     // updating an item that was never added is the caller's mistake
