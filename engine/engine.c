@@ -75,6 +75,22 @@ void eng_stop(eng *g)
     queue_close(&g->work_q); /* a feeder blocked on a full queue wakes up */
 }
 
+/* "journal FILE: WHAT FAILED; OUTCOME: REMEDY" for a failed journal write. */
+static void journal_message(eng *g, const err *e, const char *outcome)
+{
+    eng_set_message(
+        g, "journal %s%s%s; %s: %s", e->where, e->where[0] ? ": " : "", e->msg, outcome,
+        e->code == ERR_LIMIT ? "free space and run the same command again"
+                             : "run the same command again once that is fixed");
+}
+
+void eng_journal_failed(eng *g, const err *e)
+{
+    if (!atomic_exchange(&g->journal_failed, 1))
+        journal_message(g, e, "the job stopped with its items pending");
+    eng_stop(g);
+}
+
 static void set_state(eng *g, eng_state s)
 {
     pthread_mutex_lock(&g->mu);
@@ -368,7 +384,7 @@ static void *engine_main(void *arg)
     }
     if (rc || jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
         jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
-        eng_set_message(g, "journal: %s", err_format(&e, m, sizeof m));
+        journal_message(g, &e, "nothing was sent");
         goto out;
     }
     pthread_mutex_lock(&g->mu);
@@ -381,7 +397,12 @@ static void *engine_main(void *arg)
     pthread_mutex_lock(&g->mu);
     g->t_start = rate_now();
     pthread_mutex_unlock(&g->mu);
-    pthread_create(&g->journal_tid, NULL, jw_main, g);
+    int trc = pthread_create(&g->journal_tid, NULL, jw_main, g);
+    if (trc) { /* nothing could be recorded: send nothing */
+        eng_set_message(g, "cannot start the journal thread: %s; nothing was sent",
+                        strerror(trc));
+        goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
+    }
     worker *ws = xcalloc((size_t)g->n_workers, sizeof *ws);
     g->worker_tids = xcalloc((size_t)g->n_workers, sizeof *g->worker_tids);
     int started = 0;
@@ -390,11 +411,16 @@ static void *engine_main(void *arg)
         ws[i].seed = (unsigned int)(time(NULL) ^ (unsigned)i * 2654435761u);
         if (iot_client_new(&ws[i].c, &cc, &e))
             break;
-        pthread_create(&g->worker_tids[i], NULL, worker_main, &ws[i]);
+        /* fewer workers than asked for still run the job */
+        if ((trc = pthread_create(&g->worker_tids[i], NULL, worker_main, &ws[i]))) {
+            err_set(&e, ERR_INTERNAL, NULL, 0, -1, "cannot start a worker thread: %s",
+                    strerror(trc));
+            break;
+        }
         started++;
     }
     if (started == 0) {
-        eng_set_message(g, "%s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "%s; nothing was sent", err_format(&e, m, sizeof m));
     } else {
         err_clear(&e);
         if (scan_file(&sum, g->file, &so, pass2_cb, &p2, &e) && !atomic_load(&g->cancel))
@@ -402,7 +428,7 @@ static void *engine_main(void *arg)
         scan_summary_free(&sum);
     }
     queue_close(&g->work_q);
-    for (int i = 0; i < started; i++)
+    for (int i = 0; i < started; i++) /* only the threads that were created */
         pthread_join(g->worker_tids[i], NULL);
     for (int i = 0; i < g->n_workers; i++)
         iot_client_free(ws[i].c);
@@ -410,14 +436,18 @@ static void *engine_main(void *arg)
     queue_close(&g->jnl_q);
     pthread_join(g->journal_tid, NULL);
 
+    /* the counts are the journal's now: its thread has written (or given up on)
+     * every record */
+    if (atomic_load(&g->journal_failed))
+        goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
     jnl_job_status js;
-    if (call_breaker_tripped(g->breaker)) {
+    if (started == 0 || call_breaker_tripped(g->breaker)) {
         final = ENG_ERROR;
         js = JOB_RUNNING; /* interrupted: resumable */
     } else if (atomic_load(&g->cancel)) {
         final = ENG_CANCELLED;
         js = JOB_CANCELLED;
-    } else if (atomic_load(&g->failed) || started == 0) {
+    } else if (atomic_load(&g->failed)) {
         final = ENG_FAILED;
         js = JOB_FAILED;
     } else {
@@ -425,7 +455,11 @@ static void *engine_main(void *arg)
         js = JOB_DONE;
     }
     err_clear(&e);
-    jnl_job_set_status(g->j, g->job_id, js, &e);
+    if (jnl_job_set_status(g->j, g->job_id, js, &e)) {
+        journal_message(g, &e, "the job's end is not recorded");
+        final = ENG_ERROR;
+        goto out;
+    }
     if (atomic_load(&g->failed) || atomic_load(&g->skipped)) {
         char path[1024] = "";
         if (!jnl_report(g->j, g->job_id, path, sizeof path, &e)) {

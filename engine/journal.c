@@ -181,11 +181,50 @@ const char *jnl_dir(const journal *j)
 
 /* ---- errors ---- */
 
-/* One line for a SQLite failure, saying what to do about it. */
+/* Out of room: a full disk, a quota, a file size limit. ERR_LIMIT marks
+ * these errors, so callers can say "free space". */
+static int no_room(int os_errno)
+{
+    return os_errno == ENOSPC || os_errno == EDQUOT || os_errno == EFBIG;
+}
+
+/* The OS error behind SQLite's last I/O failure: the one the failing file
+ * kept (the write-ahead log's, else the database's), since
+ * sqlite3_system_errno reads errno after SQLite's own clean-up calls. */
+static int os_error(journal *j)
+{
+    int os = 0;
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) ==
+            SQLITE_OK &&
+        wal && wal->pMethods &&
+        wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &os) == SQLITE_OK && os)
+        return os;
+    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_LAST_ERRNO, &os) == SQLITE_OK &&
+        os)
+        return os;
+    return sqlite3_system_errno(j->db);
+}
+
+/* One line for a SQLite failure, saying what to do about it; an I/O failure
+ * names the OS error. */
 static void db_fail(journal *j, int rc, err *e)
 {
     int base = rc & 0xff;
     const char *msg = sqlite3_errmsg(j->db);
+    int os = base == SQLITE_IOERR || base == SQLITE_FULL ? os_error(j) : 0;
+    if (base == SQLITE_FULL || (base == SQLITE_IOERR && no_room(os))) {
+        if (os)
+            err_set(e, ERR_LIMIT, j->db_path, 0, -1, "database or disk is full (%s)",
+                    strerror(os));
+        else
+            err_set(e, ERR_LIMIT, j->db_path, 0, -1, "database or disk is full");
+        return;
+    }
+    if (base == SQLITE_IOERR && os) {
+        err_set(e, ERR_IO, j->db_path, 0, -1, "%s (%s)", msg, strerror(os));
+        return;
+    }
     switch (base) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -199,10 +238,6 @@ static void db_fail(journal *j, int rc, err *e)
                 "not a thingpress journal, or damaged (%s): move it away or use another "
                 "--state DIR",
                 msg);
-        break;
-    case SQLITE_FULL:
-        err_set(e, ERR_IO, j->db_path, 0, -1,
-                "the disk is full: free some space and run the same command again");
         break;
     case SQLITE_READONLY:
     case SQLITE_PERM:
@@ -513,14 +548,22 @@ void jnl_close(journal *j)
 
 /* ---- transactions ---- */
 
+/* A failed write or sync of the audit log, naming it and the OS error. */
+static void audit_fail(journal *j, const char *what, int os_errno, err *e)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
+    err_set(e, no_room(os_errno) ? ERR_LIMIT : ERR_IO, path, 0, -1, "%s: %s", what,
+            strerror(os_errno));
+}
+
 static int audit_sync(journal *j, err *e)
 {
     if (j->audit_fd < 0 || !atomic_exchange(&j->audit_dirty, 0))
         return 0;
     if (fdatasync(j->audit_fd) != 0) {
         j->audit_dirty = 1;
-        err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot sync: %s",
-                strerror(errno));
+        audit_fail(j, "cannot sync the audit log", errno, e);
         return -1;
     }
     return 0;
@@ -906,6 +949,17 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* A line cut short by a failed write (a full disk) is ended, so the next
+ * record starts a line of its own; nothing is removed. At worst (another
+ * process appending at that moment) this adds an empty line. */
+static void end_torn_line(int fd)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    char last;
+    if (end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n')
+        (void)write_all(fd, "\n", 1);
+}
+
 int jnl_audit(journal *j, long long job_id, const char *json, err *e)
 {
     const char *a = json ? json : "";
@@ -927,13 +981,14 @@ int jnl_audit(journal *j, long long job_id, const char *json, err *e)
         if (j->audit_fd < 0) {
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
-            int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
             if (fd < 0) {
                 pthread_mutex_unlock(&j->audit_mu);
                 err_set(e, ERR_IO, path, 0, -1, "cannot open the audit log: %s",
                         strerror(errno));
                 return -1;
             }
+            end_torn_line(fd);
             j->audit_fd = fd;
         }
         pthread_mutex_unlock(&j->audit_mu);
@@ -964,10 +1019,10 @@ int jnl_audit(journal *j, long long job_id, const char *json, err *e)
             b.data[i] = ' ';
     buf_putc(&b, '\n');
     int rc = write_all(j->audit_fd, b.data, b.len);
+    int os = errno;
     buf_free(&b);
     if (rc) {
-        err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot write: %s",
-                strerror(errno));
+        audit_fail(j, "cannot write the audit log", os, e);
         return -1;
     }
     j->audit_dirty = 1;

@@ -23,7 +23,9 @@
  * gets one JSON object per line for every mutating call (intent and outcome)
  * and every item outcome: time, job, file, batch, item, operation, target,
  * result. No secrets, no certificate bodies. Each line is one write(2), so
- * it survives a crash of the process as soon as jnl_audit returns. The
+ * it survives a crash of the process as soon as jnl_audit returns; a line a
+ * full disk cut short is ended when the log is next opened, so it stays one
+ * unreadable line and the records after it are whole. The
  * engine writes a call's intent ({"intent": OP, ...}) synchronously before
  * sending it, and its answer ({"op": OP, "status": ...}) and the item
  * outcomes through its journal thread, in the transaction that records the
@@ -36,6 +38,10 @@
  * database (never corrupt it); those steps are then done again, which the
  * idempotency rules make harmless, and the audit log (synced first) still
  * holds every call that was made.
+ *
+ * Errors name the file (journal.db, audit.jsonl) and, for a failed read or
+ * write, the OS error; one for want of room (a full disk, a quota, a file
+ * size limit) has the code ERR_LIMIT.
  *
  * Versioning: PRAGMA application_id marks a thingpress journal and PRAGMA
  * user_version holds the schema version; a newer version or another kind of

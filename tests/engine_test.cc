@@ -8,6 +8,7 @@
 // 100 generated certificates; and a job cancelled mid-run, then resumed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -18,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 using std::atomic_int; // engine/rate.h names C11's atomic_int
@@ -407,6 +410,12 @@ std::vector<jnl_item> journal_items(const std::string &state, jnl_job *job)
     jnl_close(j);
     return v;
 }
+
+off_t file_size(const std::string &path)
+{
+    struct stat sb;
+    return stat(path.c_str(), &sb) == 0 ? sb.st_size : 0;
+}
 } // namespace
 
 // Issue 12: an item's attempts count its calls across runs. A job stopped
@@ -446,4 +455,115 @@ TEST(Engine, ResumeKeepsTheAttempts)
     }
     EXPECT_EQ(short_counted, 0u) << "items whose attempts miss the first run's Register ("
                                  << waiting << " were resumed at their second step)";
+}
+
+// Issue 12: a journal write that fails (here every file the process writes is
+// capped at what the journal's files hold mid-job: RLIMIT_FSIZE, as a full
+// disk) stops the job at once with its items pending: the job ends in error,
+// naming the file and the OS error, and counts as done only what the journal
+// recorded. The same job then resumes and finishes, each item done once.
+// With the audit log made the biggest file beforehand, the audit log is the
+// write that fails (a worker's intent line or the journal thread's answers).
+void full_disk_then_resume(const std::string &name, bool audit_first)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/" + name;
+    mkdir(state.c_str(), 0700);
+    if (audit_first) { // an earlier job's lines: 1 MB, more than the database
+        std::ofstream a(state + "/audit.jsonl");
+        for (int i = 0; i < 10000; i++)
+            a << "{\"time\":\"2024-01-01T00:00:00.000Z\",\"job\":null,\"note\":\""
+              << std::string(40, 'x') << "\"}\n";
+    }
+    Cfg c;
+    c.set("rate.RegisterCertificateWithoutCA", "40"); // about 2.5 s for the file
+    struct rlimit old;
+    ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &old));
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN); // EFBIG, not a signal
+    bool capped = false;
+    JobRun a = run_job(
+        s, &c.c, "testdata/generated/certificates_test.txt", state, 4,
+        [&](const eng_snapshot &sn) {
+            if (!capped && sn.counts[ENG_REGISTERED] >= 10) {
+                off_t big = 0;
+                for (const char *f : {"/journal.db", "/journal.db-wal", "/audit.jsonl"})
+                    big = std::max(big, file_size(state + f));
+                struct rlimit cap = old;
+                cap.rlim_cur = (rlim_t)big + 1;
+                EXPECT_EQ(0, setrlimit(RLIMIT_FSIZE, &cap));
+                capped = true;
+            }
+            return false;
+        });
+    ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &old));
+    signal(SIGXFSZ, old_xfsz);
+    ASSERT_TRUE(capped) << a.last.message;
+
+    EXPECT_EQ(a.final, ENG_ERROR) << a.last.message;
+    std::string m = a.last.message;
+    printf("stopped after %zu items: %s\n", a.last.done, m.c_str());
+    if (audit_first)
+        EXPECT_EQ(0u,
+                  m.rfind("journal " + state +
+                              "/audit.jsonl: cannot write the audit log: File too large",
+                          0))
+            << m;
+    else
+        EXPECT_EQ(0u,
+                  m.rfind("journal " + state +
+                              "/journal.db: database or disk is full (File too large)",
+                          0))
+            << m;
+    EXPECT_NE(std::string::npos,
+              m.find("; the job stopped with its items pending: free space and run the "
+                     "same command again"))
+        << m;
+    jnl_job job;
+    memset(&job, 0, sizeof job);
+    auto items = journal_items(state, &job);
+    EXPECT_EQ(job.status, JOB_RUNNING) << "interrupted, resumable";
+    EXPECT_EQ(job.failed, 0u);
+    EXPECT_LT(job.done, kItems) << "the job went on after its journal failed";
+    size_t registered = 0; // items whose Register is recorded
+    for (const jnl_item &it : items)
+        registered += it.step >= 1;
+    EXPECT_EQ(a.last.done, job.done) << "counted as done, not recorded";
+    EXPECT_EQ(a.last.counts[ENG_REGISTERED], registered) << "counted, not recorded";
+    EXPECT_EQ(a.last.counts[ENG_POLICIES], job.done) << "counted, not recorded";
+
+    JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 4);
+    EXPECT_EQ(b.final, ENG_DONE) << b.last.message;
+    EXPECT_EQ(b.last.resumed, 1);
+    EXPECT_EQ(b.last.already, job.done);
+    EXPECT_EQ(b.last.done, kItems);
+    EXPECT_EQ(b.last.counts[ENG_REGISTERED], kItems - registered) << "done twice";
+    EXPECT_EQ(b.last.counts[ENG_POLICIES], kItems - job.done) << "done twice";
+    items = journal_items(state, &job);
+    ASSERT_EQ(items.size(), kItems);
+    EXPECT_EQ(job.done, kItems);
+    EXPECT_EQ(job.status, JOB_DONE);
+    // the audit log: a line the limit cut short stays one line of its own
+    std::ifstream in(state + "/audit.jsonl");
+    std::string line;
+    size_t bad = 0, outcomes = 0;
+    while (std::getline(in, line)) {
+        if (line.empty())
+            continue;
+        if (line.front() != '{' || line.back() != '}')
+            bad++;
+        else if (line.find("\"outcome\":\"done\"") != std::string::npos)
+            outcomes++;
+    }
+    EXPECT_LE(bad, 1u) << "lines cut short";
+    EXPECT_GE(outcomes, kItems);
+}
+
+TEST(Engine, JournalWriteFailureStopsTheJob)
+{
+    full_disk_then_resume("state-full", false);
+}
+
+TEST(Engine, AuditWriteFailureStopsTheJob)
+{
+    full_disk_then_resume("state-full-audit", true);
 }
