@@ -60,6 +60,7 @@ struct eng {
 
     /* threads */
     pthread_t main_tid, journal_tid;
+    int main_started; /* main_tid to join (eng_wait) */
     pthread_t *worker_tids;
     queue work_q, jnl_q;
     atomic_int cancel;

@@ -532,11 +532,14 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->snap.dry_run = g->dry_run;
     snprintf(g->snap.endpoint, sizeof g->snap.endpoint, "%s",
              g->target.endpoint_url ? g->target.endpoint_url : "");
-    if (pthread_create(&g->main_tid, NULL, engine_main, g)) {
-        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the engine thread");
-        eng_free(g);
+    int trc = pthread_create(&g->main_tid, NULL, engine_main, g);
+    if (trc) {
+        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the engine thread: %s",
+                strerror(trc));
+        eng_free(g); /* no thread to join */
         return -1;
     }
+    g->main_started = 1;
     *out = g;
     return 0;
 }
@@ -578,8 +581,10 @@ void eng_cancel(eng *g)
 
 eng_state eng_wait(eng *g)
 {
-    pthread_join(g->main_tid, NULL);
-    g->main_tid = 0;
+    if (g->main_started) { /* joined once; later calls only read the state */
+        pthread_join(g->main_tid, NULL);
+        g->main_started = 0;
+    }
     return g->snap.state;
 }
 
@@ -598,8 +603,7 @@ void eng_free(eng *g)
 {
     if (!g)
         return;
-    if (g->main_tid)
-        eng_wait(g);
+    eng_wait(g);
     if (g->j)
         jnl_close(g->j);
     for (int op = 0; op < IOT_OP_COUNT; op++)
