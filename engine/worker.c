@@ -57,8 +57,10 @@ static void process(worker *w, work *it)
         const step *s = &g->plan.steps[i];
         int before = attempts;
         int r = step_run(w, it, s, &o, &attempts, why, sizeof why);
-        if (r < 0) {               /* stopped: the item stays pending where it was */
-            if (attempts > before) /* calls were sent: they count on resume */
+        if (r < 0) {
+            /* stopped: the item stays pending where it was; the calls this
+             * step sent count on resume */
+            if (attempts > before)
                 jw_record(g, it->idx, i > it->start ? i : it->start, JNL_PENDING,
                           attempts, -1, NULL, NULL, NULL);
             return;
