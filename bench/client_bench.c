@@ -322,7 +322,8 @@ static int run_load(const bench *b, const simproc *sp, int op, int threads,
         w[i].l = &l;
         w[i].idx = i;
         if (pthread_create(&w[i].th, NULL, loader_main, &w[i]))
-            abort(); /* cannot continue a benchmark without its threads */
+            /* the threads started wait at the barrier for this one: stop here */
+            base_fatal("client_bench: cannot start a loader thread");
     }
     pthread_barrier_wait(&l.ready);
     double cpu0 = bl_rusage_cpu_s(), sim0 = bl_proc_cpu_s(sp->pid), t0 = bl_now();
@@ -642,7 +643,8 @@ static int paced_window(const bench *b, const simproc *sp, double factor, int ph
         pc[i].t0 = t0;
     for (int i = 0; i < n_senders; i++)
         if (pthread_create(&s[i].th, NULL, sender_main, &s[i]))
-            abort(); /* cannot continue a benchmark without its threads */
+            /* the threads started wait at the barrier for this one: stop here */
+            base_fatal("client_bench: cannot start a sender thread");
     pthread_barrier_wait(&ready);
     int late_start = bl_now() > t0;
     bl_sleep_until(t0);

@@ -33,7 +33,9 @@ static const char help[] =
 static const char help_exit[] =
     "\n"
     "Exit status: 0 every item done, 1 some items invalid or failed, 2 the file,\n"
-    "the configuration or the account pre-flight was rejected.\n"
+    "the configuration or the account pre-flight was rejected, or the job could not\n"
+    "go on (its journal could not be written, the endpoint stopped answering): its\n"
+    "items stay pending and the same command resumes it.\n"
     "\n";
 
 static void fmt_duration(char *out, size_t n, double s)

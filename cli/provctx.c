@@ -13,6 +13,7 @@
 
 #include "cli/cmd.h"
 #include "cli/jobopts.h"
+#include "engine/journal.h"
 #include "iot/client.h"
 
 const char provctx_help[] =
@@ -23,7 +24,7 @@ const char provctx_help[] =
     "  --local               use the embedded local endpoint even if AWS is configured\n"
     "  --account ID          the account id (else learned in the pre-flight)\n"
     "  --state DIR           journal, audit log and reports (default\n"
-    "                        $XDG_STATE_HOME/thingpress)\n"
+    "                        $XDG_STATE_HOME/thingpress or ~/.local/state/thingpress)\n"
     "  --workers N           concurrent calls (default 32)\n"
     "  --rate OP=TPS         starting rate of an operation (adapts to throttling)\n"
     "  --max-outage DUR      how long an outage is waited out before the job\n"
@@ -166,19 +167,6 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-/* The state directory the journal will use (see journal.h). */
-static void state_dir_of(char *out, size_t n, const char *given)
-{
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    if (given && *given)
-        snprintf(out, n, "%s", given);
-    else if (xdg && *xdg)
-        snprintf(out, n, "%s/thingpress", xdg);
-    else
-        snprintf(out, n, "%s/.local/state/thingpress", home && *home ? home : ".");
-}
-
 /* Starts the embedded local endpoint (state in the state directory); on
  * success replaces p's credentials and server with its own. */
 static int start_local(provctx *p, err *e)
@@ -264,7 +252,12 @@ int provctx_connect(provctx *p)
         p->profile = p->cfg.profile;
     if (!p->state)
         p->state = p->cfg.state_dir;
-    state_dir_of(p->state_dir, sizeof p->state_dir, p->state);
+    /* the journal's rule (journal.h), so every file of the state (journal,
+     * locks, reports, the embedded endpoint's database) is in one place */
+    if (jnl_state_dir(p->state_dir, sizeof p->state_dir, p->state, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
 
     if (iot_global_init(&e)) {
         cli_error("%s", err_format(&e, msg, sizeof msg));

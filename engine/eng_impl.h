@@ -14,7 +14,9 @@
  * account, job_id, j; the plan under mu, since eng_snapshot_get reads it
  * from other threads). Counters are atomics any thread bumps; everything
  * under "progress" is guarded by mu. cancel is set by anyone and read by
- * everyone (the iot clients' cancel flag too).
+ * everyone (the iot clients' cancel flag too). Progress that depends on the
+ * journal (done, failed, counts) is counted by the journal thread once it is
+ * recorded, never before.
  * Ownership: struct eng owns every pointer in it; eng_free frees them. */
 #ifndef TP_ENGINE_ENG_IMPL_H
 #define TP_ENGINE_ENG_IMPL_H
@@ -63,13 +65,15 @@ struct eng {
 
     /* threads */
     pthread_t main_tid, journal_tid;
+    int main_started; /* main_tid to join (eng_wait) */
     pthread_t *worker_tids;
     queue work_q, jnl_q;
     atomic_int cancel;
-    atomic_int paused_said; /* the pause's message is written once */
-    call_breaker *breaker; /* outages: systemic failures in a row, every worker */
-    keeper *creds;         /* the credentials, refreshed while the job runs */
-    unsigned pf_creds_gen; /* the pre-flight client's (keeper.h) */
+    atomic_int paused_said;    /* the pause's message is written once */
+    atomic_int journal_failed; /* eng_journal_failed: the job ends in error */
+    call_breaker *breaker;     /* outages: systemic failures in a row, every worker */
+    keeper *creds;             /* the credentials, refreshed while the job runs */
+    unsigned pf_creds_gen;     /* the pre-flight client's (keeper.h) */
 
     /* progress */
     pthread_mutex_t mu; /* everything below but the atomics */
@@ -89,6 +93,11 @@ void eng_set_message(eng *g, const char *fmt, ...) __attribute__((format(printf,
 void eng_add_event(eng *g, size_t idx, const char *key, const char *text);
 /* Stops the job: the cancel flag, and the feeder wakes up (any thread). */
 void eng_stop(eng *g);
+/* A write of the journal or the audit log failed (e, from journal.h): the
+ * job stops at once, its items pending (nothing more is recorded or counted
+ * as done), and ends ENG_ERROR with a message naming the file and the OS
+ * error. The first failure's message wins (any thread). */
+void eng_journal_failed(eng *g, const err *e);
 
 static inline char *eng_dup_or_null(const char *s)
 {

@@ -76,6 +76,22 @@ void eng_stop(eng *g)
     queue_close(&g->work_q); /* a feeder blocked on a full queue wakes up */
 }
 
+/* "journal FILE: WHAT FAILED; OUTCOME: REMEDY" for a failed journal write. */
+static void journal_message(eng *g, const err *e, const char *outcome)
+{
+    eng_set_message(
+        g, "journal %s%s%s; %s: %s", e->where, e->where[0] ? ": " : "", e->msg, outcome,
+        e->code == ERR_LIMIT ? "free space and run the same command again"
+                             : "run the same command again once that is fixed");
+}
+
+void eng_journal_failed(eng *g, const err *e)
+{
+    if (!atomic_exchange(&g->journal_failed, 1))
+        journal_message(g, e, "the job stopped with its items pending");
+    eng_stop(g);
+}
+
 static void set_state(eng *g, eng_state s)
 {
     pthread_mutex_lock(&g->mu);
@@ -137,8 +153,7 @@ static int pass1_cb(void *ctx, item *it)
 /* Pass 2: feed the workers. */
 typedef struct {
     eng *g;
-    int *steps;
-    jnl_status *st;
+    jnl_item_state *st; /* the journal's, by index (resume) */
     size_t n_states;
 } pass2;
 
@@ -149,8 +164,8 @@ static int pass2_cb(void *ctx, item *it)
     if (atomic_load(&g->cancel))
         return -1;
     size_t idx = it->index;
-    int known = idx < p->n_states && p->steps[idx] >= 0;
-    jnl_status st = known ? p->st[idx] : JNL_PENDING;
+    int known = idx < p->n_states && p->st[idx].step >= 0;
+    jnl_status st = known ? p->st[idx].status : JNL_PENDING;
     if (known && (st == JNL_DONE || st == JNL_SKIPPED)) {
         if (st == JNL_DONE) {
             atomic_fetch_add(&g->done, 1);
@@ -174,7 +189,8 @@ static int pass2_cb(void *ctx, item *it)
     }
     work *w = xcalloc(1, sizeof *w);
     w->idx = idx;
-    w->start = known && p->steps[idx] > 0 ? p->steps[idx] : 0;
+    w->start = known && p->st[idx].step > 0 ? p->st[idx].step : 0;
+    w->attempts = known ? p->st[idx].attempts : 0; /* the calls of earlier runs */
     w->name = xstrdup(it->thing_name ? it->thing_name : "");
     snprintf(w->fp, sizeof w->fp, "%s", fp ? fp : "");
     if (g->phase == 1)
@@ -393,9 +409,9 @@ static void *engine_main(void *arg)
             goto out;
         }
     }
-    if (rc || jnl_item_states(g->j, g->job_id, &p2.steps, &p2.st, &p2.n_states, &e) ||
+    if (rc || jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
         jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
-        eng_set_message(g, "journal: %s", err_format(&e, m, sizeof m));
+        journal_message(g, &e, "nothing was sent");
         goto out;
     }
     pthread_mutex_lock(&g->mu);
@@ -409,7 +425,12 @@ static void *engine_main(void *arg)
     pthread_mutex_lock(&g->mu);
     g->t_start = rate_now();
     pthread_mutex_unlock(&g->mu);
-    pthread_create(&g->journal_tid, NULL, jw_main, g);
+    int trc = pthread_create(&g->journal_tid, NULL, jw_main, g);
+    if (trc) { /* nothing could be recorded: send nothing */
+        eng_set_message(g, "cannot start the journal thread: %s; nothing was sent",
+                        strerror(trc));
+        goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
+    }
     worker *ws = xcalloc((size_t)g->n_workers, sizeof *ws);
     g->worker_tids = xcalloc((size_t)g->n_workers, sizeof *g->worker_tids);
     int started = 0;
@@ -418,11 +439,16 @@ static void *engine_main(void *arg)
         ws[i].seed = (unsigned int)(time(NULL) ^ (unsigned)i * 2654435761u);
         if (iot_client_new(&ws[i].c, &cc, &e))
             break;
-        pthread_create(&g->worker_tids[i], NULL, worker_main, &ws[i]);
+        /* fewer workers than asked for still run the job */
+        if ((trc = pthread_create(&g->worker_tids[i], NULL, worker_main, &ws[i]))) {
+            err_set(&e, ERR_INTERNAL, NULL, 0, -1, "cannot start a worker thread: %s",
+                    strerror(trc));
+            break;
+        }
         started++;
     }
     if (started == 0) {
-        eng_set_message(g, "%s", err_format(&e, m, sizeof m));
+        eng_set_message(g, "%s; nothing was sent", err_format(&e, m, sizeof m));
     } else {
         err_clear(&e);
         if (scan_file(&sum, input, &so, pass2_cb, &p2, &e) && !atomic_load(&g->cancel)) {
@@ -432,7 +458,7 @@ static void *engine_main(void *arg)
         scan_summary_free(&sum);
     }
     queue_close(&g->work_q);
-    for (int i = 0; i < started; i++)
+    for (int i = 0; i < started; i++) /* only the threads that were created */
         pthread_join(g->worker_tids[i], NULL);
     for (int i = 0; i < g->n_workers; i++)
         iot_client_free(ws[i].c);
@@ -440,14 +466,21 @@ static void *engine_main(void *arg)
     queue_close(&g->jnl_q);
     pthread_join(g->journal_tid, NULL);
 
+    /* the counts are the journal's now: its thread has written (or given up on)
+     * every record */
+    if (atomic_load(&g->journal_failed))
+        goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
     jnl_job_status js;
-    if (call_breaker_tripped(g->breaker)) {
+    if (started == 0) {
+        final = ENG_ERROR;
+        js = JOB_RUNNING; /* interrupted: resumable */
+    } else if (call_breaker_tripped(g->breaker)) {
         final = ENG_PAUSED;
         js = JOB_PAUSED; /* resumable */
     } else if (atomic_load(&g->cancel)) {
         final = ENG_CANCELLED;
         js = JOB_CANCELLED;
-    } else if (atomic_load(&g->failed) || started == 0) {
+    } else if (atomic_load(&g->failed)) {
         final = ENG_FAILED;
         js = JOB_FAILED;
     } else {
@@ -455,7 +488,11 @@ static void *engine_main(void *arg)
         js = JOB_DONE;
     }
     err_clear(&e);
-    jnl_job_set_status(g->j, g->job_id, js, &e);
+    if (jnl_job_set_status(g->j, g->job_id, js, &e)) {
+        journal_message(g, &e, "the job's end is not recorded");
+        final = ENG_ERROR;
+        goto out;
+    }
     if (atomic_load(&g->failed) || atomic_load(&g->skipped)) {
         char path[1024] = "";
         if (!jnl_report(g->j, g->job_id, path, sizeof path, &e)) {
@@ -467,7 +504,6 @@ static void *engine_main(void *arg)
 out:
     iot_client_free(c);
     pf_needs_free(&p1.needs);
-    free(p2.steps);
     free(p2.st);
     joblock_release(g->lock_fd);
     g->lock_fd = -1;
@@ -542,11 +578,14 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->snap.dry_run = g->dry_run;
     snprintf(g->snap.endpoint, sizeof g->snap.endpoint, "%s",
              g->target.endpoint_url ? g->target.endpoint_url : "");
-    if (pthread_create(&g->main_tid, NULL, engine_main, g)) {
-        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the engine thread");
-        eng_free(g);
+    int trc = pthread_create(&g->main_tid, NULL, engine_main, g);
+    if (trc) {
+        err_set(e, ERR_INTERNAL, NULL, 0, -1, "cannot start the engine thread: %s",
+                strerror(trc));
+        eng_free(g); /* no thread to join */
         return -1;
     }
+    g->main_started = 1;
     *out = g;
     return 0;
 }
@@ -600,8 +639,10 @@ void eng_cancel(eng *g)
 
 eng_state eng_wait(eng *g)
 {
-    pthread_join(g->main_tid, NULL);
-    g->main_tid = 0;
+    if (g->main_started) { /* joined once; later calls only read the state */
+        pthread_join(g->main_tid, NULL);
+        g->main_started = 0;
+    }
     return g->snap.state;
 }
 
@@ -620,8 +661,7 @@ void eng_free(eng *g)
 {
     if (!g)
         return;
-    if (g->main_tid)
-        eng_wait(g);
+    eng_wait(g);
     if (g->j)
         jnl_close(g->j);
     for (int op = 0; op < IOT_OP_COUNT; op++)

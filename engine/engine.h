@@ -159,7 +159,8 @@ typedef struct eng eng;
 int eng_start(eng **out, const eng_opts *opts, err *e);
 void eng_snapshot_get(eng *g, eng_snapshot *out);
 void eng_cancel(eng *g);
-/* Waits for the job to end; returns its final state. */
+/* Waits for the job to end; returns its final state (later calls return it
+ * again). */
 eng_state eng_wait(eng *g);
 void eng_free(eng *g);
 

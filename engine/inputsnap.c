@@ -106,7 +106,7 @@ int inputsnap_take(inputsnap *s, const char *state_dir, const char *file,
     inputsnap_init(s);
     *refused = 0;
     char state[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
-    if (jnl_resolve_dir(state, sizeof state, state_dir, e))
+    if (jnl_state_dir(state, sizeof state, state_dir, e))
         return -1;
     /* room for the copy's name: sha256-random-tail */
     if (snprintf(dir, sizeof dir, "%s/inputs", state) >= (int)sizeof dir - 200) {

@@ -20,9 +20,6 @@
 
 /* Creates dir and its missing parents with mode 0700. */
 int jnl_make_dirs(const char *dir, err *e);
-/* The state directory jnl_open uses: state_dir, $XDG_STATE_HOME/thingpress
- * or ~/.local/state/thingpress (into out, n bytes). Creates nothing. */
-int jnl_resolve_dir(char *out, size_t n, const char *state_dir, err *e);
 
 /* Calls fn for every item of the job in idx order that matches status_filter
  * (as jnl_item_list), until fn returns nonzero. The item is valid during the

@@ -63,7 +63,8 @@
       "WHEN ?6='' THEN NULL ELSE ?6 END,"                                                 \
       "cert_arn=coalesce(?7,cert_arn),thing_arn=coalesce(?8,thing_arn),updated=?9 "       \
       "WHERE job_id=?1 AND idx=?2")                                                       \
-    X(S_ITEM_STATES, "SELECT idx,step,status FROM items WHERE job_id=?1 ORDER BY idx")    \
+    X(S_ITEM_STATES, "SELECT idx,step,status,attempts FROM items WHERE job_id=?1 "        \
+      "ORDER BY idx")                                                                     \
     X(S_ITEM_LIST, "SELECT idx,key,fingerprint,step,status,attempts,error,cert_arn,"      \
       "thing_arn,updated FROM items WHERE job_id=?1 AND (?2=-1 OR status=?2 OR "          \
       "(?2=-2 AND status IN (2,3))) ORDER BY idx LIMIT ?3 OFFSET ?4")
@@ -183,11 +184,50 @@ const char *jnl_dir(const journal *j)
 
 /* ---- errors ---- */
 
-/* One line for a SQLite failure, saying what to do about it. */
+/* Out of room: a full disk, a quota, a file size limit. ERR_LIMIT marks
+ * these errors, so callers can say "free space". */
+static int no_room(int os_errno)
+{
+    return os_errno == ENOSPC || os_errno == EDQUOT || os_errno == EFBIG;
+}
+
+/* The OS error behind SQLite's last I/O failure: the one the failing file
+ * kept (the write-ahead log's, else the database's), since
+ * sqlite3_system_errno reads errno after SQLite's own clean-up calls. */
+static int os_error(journal *j)
+{
+    int os = 0;
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) ==
+            SQLITE_OK &&
+        wal && wal->pMethods &&
+        wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &os) == SQLITE_OK && os)
+        return os;
+    if (sqlite3_file_control(j->db, "main", SQLITE_FCNTL_LAST_ERRNO, &os) == SQLITE_OK &&
+        os)
+        return os;
+    return sqlite3_system_errno(j->db);
+}
+
+/* One line for a SQLite failure, saying what to do about it; an I/O failure
+ * names the OS error. */
 static void db_fail(journal *j, int rc, err *e)
 {
     int base = rc & 0xff;
     const char *msg = sqlite3_errmsg(j->db);
+    int os = base == SQLITE_IOERR || base == SQLITE_FULL ? os_error(j) : 0;
+    if (base == SQLITE_FULL || (base == SQLITE_IOERR && no_room(os))) {
+        if (os)
+            err_set(e, ERR_LIMIT, j->db_path, 0, -1, "database or disk is full (%s)",
+                    strerror(os));
+        else
+            err_set(e, ERR_LIMIT, j->db_path, 0, -1, "database or disk is full");
+        return;
+    }
+    if (base == SQLITE_IOERR && os) {
+        err_set(e, ERR_IO, j->db_path, 0, -1, "%s (%s)", msg, strerror(os));
+        return;
+    }
     switch (base) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -201,10 +241,6 @@ static void db_fail(journal *j, int rc, err *e)
                 "not a thingpress journal, or damaged (%s): move it away or use another "
                 "--state DIR",
                 msg);
-        break;
-    case SQLITE_FULL:
-        err_set(e, ERR_IO, j->db_path, 0, -1,
-                "the disk is full: free some space and run the same command again");
         break;
     case SQLITE_READONLY:
     case SQLITE_PERM:
@@ -304,9 +340,7 @@ int jnl_make_dirs(const char *dir, err *e)
     return 0;
 }
 
-/* The state directory: state_dir, $XDG_STATE_HOME/thingpress or
- * ~/.local/state/thingpress. */
-int jnl_resolve_dir(char *out, size_t n, const char *state_dir, err *e)
+int jnl_state_dir(char *out, size_t n, const char *state_dir, err *e)
 {
     int w;
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
@@ -317,9 +351,9 @@ int jnl_resolve_dir(char *out, size_t n, const char *state_dir, err *e)
     else if (home && *home)
         w = snprintf(out, n, "%s/.local/state/thingpress", home);
     else {
-        err_set(
-            e, ERR_USAGE, NULL, 0, -1,
-            "no state directory: HOME and XDG_STATE_HOME are unset (use --state DIR)");
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "no state directory: HOME is unset and XDG_STATE_HOME is not an absolute "
+                "path (use --state DIR)");
         return -1;
     }
     if (w < 0 || (size_t)w >= n) {
@@ -423,7 +457,7 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
     journal *j = xcalloc(1, sizeof *j);
     j->audit_fd = -1;
     pthread_mutex_init(&j->audit_mu, NULL);
-    if (jnl_resolve_dir(j->dir, sizeof j->dir, state_dir, e))
+    if (jnl_state_dir(j->dir, sizeof j->dir, state_dir, e))
         goto fail;
     /* room for every file name under it (reports/job-ID.json.tmp) */
     if (strlen(j->dir) > sizeof j->dir - 64) {
@@ -517,14 +551,22 @@ void jnl_close(journal *j)
 
 /* ---- transactions ---- */
 
+/* A failed write or sync of the audit log, naming it and the OS error. */
+static void audit_fail(journal *j, const char *what, int os_errno, err *e)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
+    err_set(e, no_room(os_errno) ? ERR_LIMIT : ERR_IO, path, 0, -1, "%s: %s", what,
+            strerror(os_errno));
+}
+
 static int audit_sync(journal *j, err *e)
 {
     if (j->audit_fd < 0 || !atomic_exchange(&j->audit_dirty, 0))
         return 0;
     if (fdatasync(j->audit_fd) != 0) {
         j->audit_dirty = 1;
-        err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot sync: %s",
-                strerror(errno));
+        audit_fail(j, "cannot sync the audit log", errno, e);
         return -1;
     }
     return 0;
@@ -770,27 +812,23 @@ int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_stat
     return 0;
 }
 
-int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, size_t *n,
-                    err *e)
+int jnl_item_states(journal *j, long long job_id, jnl_item_state **out, size_t *n, err *e)
 {
-    *steps = NULL;
-    *st = NULL;
+    *out = NULL;
     *n = 0;
     sqlite3_stmt *s = stmt(j, S_ITEM_STATES, e);
     if (!s)
         return -1;
     sqlite3_bind_int64(s, 1, job_id);
     /* one statement, one snapshot: rows come in idx order, gaps are filled */
-    int *sv = NULL;
-    jnl_status *tv = NULL;
+    jnl_item_state *v = NULL;
     size_t len = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         sqlite3_int64 idx = sqlite3_column_int64(s, 0);
         if (idx < 0 || (uint64_t)idx >= MAX_STATES) {
             sqlite3_reset(s);
-            free(sv);
-            free(tv);
+            free(v);
             err_set(e, ERR_LIMIT, j->db_path, 0, -1,
                     "job %lld has an item index out of range (%lld)", job_id,
                     (long long)idx);
@@ -801,27 +839,23 @@ int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, 
             size_t nc = cap ? cap : 1024;
             while (nc < need)
                 nc *= 2;
-            sv = xrealloc(sv, nc * sizeof *sv);
-            tv = xrealloc(tv, nc * sizeof *tv);
+            v = xrealloc(v, nc * sizeof *v);
             cap = nc;
         }
-        for (; len < (size_t)idx; len++) {
-            sv[len] = -1;
-            tv[len] = JNL_PENDING;
-        }
-        sv[idx] = sqlite3_column_int(s, 1);
-        tv[idx] = (jnl_status)sqlite3_column_int(s, 2);
+        for (; len < (size_t)idx; len++)
+            v[len] = (jnl_item_state){.step = -1, .status = JNL_PENDING};
+        v[idx].step = sqlite3_column_int(s, 1);
+        v[idx].status = (jnl_status)sqlite3_column_int(s, 2);
+        v[idx].attempts = sqlite3_column_int(s, 3);
         len = need;
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        free(sv);
-        free(tv);
+        free(v);
         db_fail(j, rc, e);
         return -1;
     }
-    *steps = sv;
-    *st = tv;
+    *out = v;
     *n = len;
     return 0;
 }
@@ -930,6 +964,17 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* A line cut short by a failed write (a full disk) is ended, so the next
+ * record starts a line of its own; nothing is removed. At worst (another
+ * process appending at that moment) this adds an empty line. */
+static void end_torn_line(int fd)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    char last;
+    if (end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n')
+        (void)write_all(fd, "\n", 1);
+}
+
 int jnl_audit(journal *j, long long job_id, const char *json, err *e)
 {
     const char *a = json ? json : "";
@@ -951,13 +996,14 @@ int jnl_audit(journal *j, long long job_id, const char *json, err *e)
         if (j->audit_fd < 0) {
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
-            int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
             if (fd < 0) {
                 pthread_mutex_unlock(&j->audit_mu);
                 err_set(e, ERR_IO, path, 0, -1, "cannot open the audit log: %s",
                         strerror(errno));
                 return -1;
             }
+            end_torn_line(fd);
             j->audit_fd = fd;
         }
         pthread_mutex_unlock(&j->audit_mu);
@@ -988,10 +1034,10 @@ int jnl_audit(journal *j, long long job_id, const char *json, err *e)
             b.data[i] = ' ';
     buf_putc(&b, '\n');
     int rc = write_all(j->audit_fd, b.data, b.len);
+    int os = errno;
     buf_free(&b);
     if (rc) {
-        err_set(e, ERR_IO, j->dir, 0, -1, "audit.jsonl: cannot write: %s",
-                strerror(errno));
+        audit_fail(j, "cannot write the audit log", os, e);
         return -1;
     }
     j->audit_dirty = 1;

@@ -23,7 +23,9 @@
  * gets one JSON object per line for every mutating call (intent and outcome)
  * and every item outcome: time, job, file, batch, item, operation, target,
  * result. No secrets, no certificate bodies. Each line is one write(2), so
- * it survives a crash of the process as soon as jnl_audit returns. The
+ * it survives a crash of the process as soon as jnl_audit returns; a line a
+ * full disk cut short is ended when the log is next opened, so it stays one
+ * unreadable line and the records after it are whole. The
  * engine writes a call's intent ({"intent": OP, ...}) synchronously before
  * sending it, and its answer ({"op": OP, "status": ...}) and the item
  * outcomes through its journal thread, in the transaction that records the
@@ -36,6 +38,10 @@
  * database (never corrupt it); those steps are then done again, which the
  * idempotency rules make harmless, and the audit log (synced first) still
  * holds every call that was made.
+ *
+ * Errors name the file (journal.db, audit.jsonl) and, for a failed read or
+ * write, the OS error; one for want of room (a full disk, a quota, a file
+ * size limit) has the code ERR_LIMIT.
  *
  * Versioning: PRAGMA application_id marks a thingpress journal and PRAGMA
  * user_version holds the schema version; a newer version or another kind of
@@ -120,9 +126,17 @@ enum { JNL_FILTER_ALL = -1, JNL_FILTER_PROBLEMS = -2 /* failed or skipped */ };
 const char *jnl_status_name(jnl_status st);
 const char *jnl_job_status_name(jnl_job_status st);
 
-/* Opens (creating the directory and schema if needed) state_dir/journal.db.
- * state_dir NULL or "" = $XDG_STATE_HOME/thingpress or
- * ~/.local/state/thingpress. */
+/* The state directory, the one rule every command follows (journal, audit
+ * log, job locks, reports, the embedded endpoint's database): state_dir when
+ * given (not NULL or ""), else $XDG_STATE_HOME/thingpress when that is an
+ * absolute path (the XDG spec: relative values are ignored), else
+ * $HOME/.local/state/thingpress. With none of them: -1 and a one-line error
+ * asking for --state. Writes the path into out (n bytes); creates nothing.
+ * Any thread (reads the environment). */
+int jnl_state_dir(char *out, size_t n, const char *state_dir, err *e);
+
+/* Opens (creating the directory and schema if needed) state_dir/journal.db
+ * in the directory jnl_state_dir gives. */
 int jnl_open(journal **out, const char *state_dir, err *e);
 /* For readers: opens an existing journal, creating nothing. Without one the
  * error is "no journal in DIR: nothing has been provisioned yet". */
@@ -169,9 +183,16 @@ int jnl_item_add(journal *j, long long job_id, size_t idx, const char *key,
 int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_status st,
                     int attempts, const char *error, const char *cert_arn,
                     const char *thing_arn, err *e);
-/* Every item's step and status, as arrays indexed by idx (caller frees);
- * size n = highest idx + 1 (missing rows: step -1, JNL_PENDING). */
-int jnl_item_states(journal *j, long long job_id, int **steps, jnl_status **st, size_t *n,
+/* What a resumed job needs of each item. */
+typedef struct jnl_item_state {
+    int step; /* steps completed; -1 = no row */
+    jnl_status status;
+    int attempts; /* calls recorded so far */
+} jnl_item_state;
+
+/* Every item's state, as an array indexed by idx (*out, caller frees); size
+ * n = highest idx + 1 (missing rows: step -1, JNL_PENDING, 0 attempts). */
+int jnl_item_states(journal *j, long long job_id, jnl_item_state **out, size_t *n,
                     err *e);
 /* Items of a job in idx order, skipping the first `offset` matching rows;
  * status_filter is a jnl_status, JNL_FILTER_ALL or JNL_FILTER_PROBLEMS.

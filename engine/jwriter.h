@@ -7,8 +7,13 @@
  * everything queued at once (waiting up to 100 ms for the first) and writes
  * it in one transaction (jnl_begin/jnl_commit: one fsync for thousands of
  * steps). Only the intent line before a call is written synchronously, by
- * the worker (step.c), as journal.h requires. A failed commit is reported in
- * the snapshot's message.
+ * the worker (step.c), as journal.h requires. The job's progress (items
+ * done and failed, steps by kind) is counted here, once the transaction that
+ * records it has committed: nothing is counted that the journal does not
+ * hold. A failed write (a statement, an audit line, the commit) rolls the
+ * batch back and stops the job at once (eng_journal_failed: ENG_ERROR, items
+ * pending); nothing after it is written or counted, so the job resumes from
+ * the last commit.
  *
  * Threading: jw_item_add, jw_record and jw_audit from any thread; jw_main is
  * the journal thread; jw_discard once every thread has stopped.
@@ -29,8 +34,10 @@
 /* A new item row (first run): key, fp, error may be NULL. */
 void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status st,
                  const char *error);
-/* An item's progress: steps done, status, attempts; NULL strings unchanged. */
-void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts,
+/* An item's progress: steps done, status, attempts; NULL strings unchanged.
+ * count: the eng_count the step adds to once recorded (-1: none); JNL_DONE
+ * and JNL_FAILED count the item done or failed, also once recorded. */
+void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts, int count,
                const char *error, const char *cert_arn, const char *thing_arn);
 /* One audit line (a JSON object, journal.h); takes b's text and resets b. */
 void jw_audit(eng *g, buf *b);

@@ -153,10 +153,7 @@ static int step_before(void *ctx, int attempt)
     buf_free(&a);
     if (rc) {
         /* no call without its audit line: the job stops, items pending */
-        char m[700];
-        eng_set_message(g, "%s; the job stopped with its items pending",
-                        err_format(&ae, m, sizeof m));
-        eng_stop(g);
+        eng_journal_failed(g, &ae);
         return -1;
     }
     return 0;

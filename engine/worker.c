@@ -55,12 +55,18 @@ static void process(worker *w, work *it)
     int start = g->phase == 2 && it->start > 0 ? it->start - 1 : it->start;
     for (int i = start; i < g->plan.n; i++) {
         const step *s = &g->plan.steps[i];
+        int before = attempts;
         int r = step_run(w, it, s, &o, &attempts, why, sizeof why);
-        if (r < 0) /* cancelled: the item stays pending at step i */
+        if (r < 0) {
+            /* stopped: the item stays pending where it was; the calls this
+             * step sent count on resume */
+            if (attempts > before)
+                jw_record(g, it->idx, i > it->start ? i : it->start, JNL_PENDING,
+                          attempts, -1, NULL, NULL, NULL);
             return;
+        }
         if (r == 0) {
-            jw_record(g, it->idx, i, JNL_FAILED, attempts, why, NULL, NULL);
-            atomic_fetch_add(&g->failed, 1);
+            jw_record(g, it->idx, i, JNL_FAILED, attempts, -1, why, NULL, NULL);
             eng_add_event(g, it->idx, it->name, why);
             audit_outcome(g, it, "failed", "reason", why);
             return;
@@ -69,16 +75,13 @@ static void process(worker *w, work *it)
             snprintf(cert_arn, sizeof cert_arn, "%s", o.registered_arn);
             o.cert_arn = cert_arn;
         }
-        atomic_fetch_add(&g->counts[plan_step_count(s->kind)], 1);
         int last = i + 1 == g->plan.n;
-        jw_record(g, it->idx, i + 1, last ? JNL_DONE : JNL_PENDING, attempts, NULL,
+        /* counted (the step, the item done) by the journal thread once recorded */
+        jw_record(g, it->idx, i + 1, last ? JNL_DONE : JNL_PENDING, attempts,
+                  (int)plan_step_count(s->kind), NULL,
                   s->kind == ST_REGISTER ? cert_arn : NULL,
                   o.thing_arn[0] && s->kind == ST_CREATE_THING ? o.thing_arn : NULL);
     }
-    atomic_fetch_add(&g->done, 1);
-    pthread_mutex_lock(&g->mu);
-    g->done_this_run++;
-    pthread_mutex_unlock(&g->mu);
     audit_outcome(g, it, "done", "certificate", cert_arn);
 }
 

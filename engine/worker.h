@@ -10,7 +10,9 @@
  * thread (jwriter.h) and counts it; the first failed step fails the item (an
  * event for the console, a record, an audit line) and the rest is not tried;
  * a stopped step (cancel, the endpoint unreachable) leaves the item pending
- * at that step, to be resumed.
+ * at that step, to be resumed. An item's attempts (its calls) start from
+ * what the journal recorded in earlier runs and include the calls of a
+ * stopped step.
  *
  * Threading: one worker per thread, each with its own iot_client (never
  * shared: the client holds a CURL handle); started with every signal

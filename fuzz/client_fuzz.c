@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "fuzz/fuzz_common.h"
@@ -145,8 +147,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (pipe2(wake, O_CLOEXEC))
         abort();
     pthread_t t;
-    if (pthread_create(&t, NULL, server, NULL))
+    int rc = pthread_create(&t, NULL, server, NULL);
+    if (rc) {
+        fprintf(stderr, "client_fuzz: cannot start the server thread: %s\n",
+                strerror(rc));
         abort();
+    }
     static iot_target target; /* lives as long as the process: each input's client */
     iot_target_set(&target, url, "us-east-1", NULL, "AKIDEXAMPLE", SECRET, TOKEN, NULL);
     iot_config c = {

@@ -193,12 +193,21 @@ int scan_file(scan_summary *sum, const char *path, const scan_opts *opts, scan_c
     sc->s = s;
     sc->rules = v;
     worker *ws = xcalloc((size_t)nw, sizeof *ws);
+    int started = 0, trc = 0;
     for (int i = 0; i < nw; i++) {
         ws[i].sc = sc;
-        pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]);
+        if ((trc = pthread_create(&ws[i].tid, NULL, worker_main, &ws[i])))
+            break; /* fewer workers still read the whole file */
+        started++;
     }
+    nw = started; /* only these are joined and cleared */
 
     int stopped = 0;
+    if (!started) { /* nobody would decode a batch: no waiting for one */
+        err_set(e, ERR_INTERNAL, path, 0, -1,
+                "cannot start a thread to read the file: %s", strerror(trc));
+        goto joined;
+    }
     pthread_mutex_lock(&sc->mu);
     for (;;) {
         slot *sl;
@@ -231,6 +240,7 @@ int scan_file(scan_summary *sum, const char *path, const scan_opts *opts, scan_c
     }
     pthread_mutex_unlock(&sc->mu);
 
+joined:
     for (int i = 0; i < nw; i++)
         pthread_join(ws[i].tid, NULL);
     for (int i = 0; i < nw; i++)
@@ -238,7 +248,9 @@ int scan_file(scan_summary *sum, const char *path, const scan_opts *opts, scan_c
             clear_slot(&ws[i].slots[k]);
 
     int rc = 0;
-    if (sc->read_failed && !stopped) {
+    if (!started) {
+        rc = -1;
+    } else if (sc->read_failed && !stopped) {
         if (e)
             *e = sc->read_err;
         rc = -1;

@@ -8,10 +8,12 @@
 // 100 generated certificates; and a job cancelled mid-run, then resumed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -21,6 +23,8 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/file.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,11 +121,14 @@ struct JobRun {
     size_t polls = 0, events = 0;
 };
 
+// What run_job calls at each poll of a running job; true cancels the job.
+using PollFn = std::function<bool(const eng_snapshot &)>;
+
 // Starts a job, polls it from this thread (snapshot + events every ms) and
-// from a second poller thread; cancels it once cancel_at items are done
-// (0: never). Returns what the last snapshot said.
+// from a second poller thread; cancels it once on_poll says so (empty:
+// never). Returns what the last snapshot said.
 JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
-               const std::string &state, int workers, size_t cancel_at = 0,
+               const std::string &state, int workers, const PollFn &on_poll,
                void (*hook)(void *, const char *) = nullptr, void *hook_ctx = nullptr)
 {
     JobRun r;
@@ -163,7 +170,7 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
         if (r.last.state != ENG_VALIDATING && r.last.state != ENG_PREFLIGHT &&
             r.last.state != ENG_RUNNING)
             break;
-        if (cancel_at && !cancelled && r.last.done >= cancel_at) {
+        if (on_poll && !cancelled && r.last.state == ENG_RUNNING && on_poll(r.last)) {
             eng_cancel(g);
             cancelled = true;
         }
@@ -183,6 +190,16 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
     eng_free(g);
     EXPECT_GT(other_polls.load(), 0u);
     return r;
+}
+
+// The same, cancelled once cancel_at items are done (0: never).
+JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
+               const std::string &state, int workers, size_t cancel_at = 0)
+{
+    PollFn at;
+    if (cancel_at)
+        at = [cancel_at](const eng_snapshot &sn) { return sn.done >= cancel_at; };
+    return run_job(s, cfg, file, state, workers, at);
 }
 
 // A device-infos file for Phase 2 from the generated certificates' expected
@@ -490,7 +507,7 @@ TEST(Engine, InputChangedAfterValidationIsRefused)
     std::string file = tu::temp_file("changed-validated.txt", orig);
     Rewrite rw{file, "validated", reversed_with_invalid(orig)};
     Cfg c;
-    JobRun r = run_job(s, &c.c, file, state, 4, 0, Rewrite::hook, &rw);
+    JobRun r = run_job(s, &c.c, file, state, 4, PollFn(), Rewrite::hook, &rw);
     EXPECT_EQ(rw.fired, 1);
     EXPECT_EQ(r.final, ENG_REJECTED) << r.last.message;
     EXPECT_NE(std::string(r.last.message).find(file), std::string::npos)
@@ -518,7 +535,7 @@ TEST(Engine, InputChangedBeforeSendingSendsWhatWasValidated)
     std::string file = tu::temp_file("changed-sending.txt", orig);
     Rewrite rw{file, "sending", reversed_with_invalid(orig)};
     Cfg c;
-    JobRun r = run_job(s, &c.c, file, state, 4, 0, Rewrite::hook, &rw);
+    JobRun r = run_job(s, &c.c, file, state, 4, PollFn(), Rewrite::hook, &rw);
     EXPECT_EQ(rw.fired, 1);
     EXPECT_EQ(r.final, ENG_DONE) << r.last.message;
     EXPECT_EQ(r.last.done, kItems);
@@ -556,7 +573,7 @@ TEST(Engine, InputChangedWhileCopiedIsRefused)
     std::string file = tu::temp_file("changed-copied.txt", orig);
     Rewrite rw{file, "copied", orig + lines_of(orig)[0] + "\n"};
     Cfg c;
-    JobRun r = run_job(s, &c.c, file, state, 4, 0, Rewrite::hook, &rw);
+    JobRun r = run_job(s, &c.c, file, state, 4, PollFn(), Rewrite::hook, &rw);
     EXPECT_EQ(rw.fired, 1);
     EXPECT_EQ(r.final, ENG_REJECTED) << r.last.message;
     EXPECT_EQ(r.last.input_changed, 1);
@@ -609,4 +626,188 @@ TEST(Engine, LeftoverCopiesAreRemoved)
     close(fd);
     EXPECT_EQ(names_in(state + "/inputs"),
               std::vector<std::string>{std::string(64, 'b') + "-live00-y.txt"});
+namespace
+{
+// Every item row of the newest job in the journal of state.
+std::vector<jnl_item> journal_items(const std::string &state, jnl_job *job)
+{
+    std::vector<jnl_item> v;
+    journal *j = nullptr;
+    err e;
+    err_clear(&e);
+    if (jnl_open_existing(&j, state.c_str(), &e)) {
+        ADD_FAILURE() << e.msg;
+        return v;
+    }
+    jnl_job jobs[8];
+    size_t n = 8;
+    EXPECT_EQ(0, jnl_job_list(j, jobs, &n, &e)) << e.msg;
+    if (n) {
+        if (job)
+            *job = jobs[0];
+        v.resize(kItems + 1);
+        size_t got = v.size();
+        EXPECT_EQ(0, jnl_item_list(j, jobs[0].id, JNL_FILTER_ALL, 0, v.data(), &got, &e))
+            << e.msg;
+        v.resize(got);
+    }
+    jnl_close(j);
+    return v;
+}
+
+off_t file_size(const std::string &path)
+{
+    struct stat sb;
+    return stat(path.c_str(), &sb) == 0 ? sb.st_size : 0;
+}
+} // namespace
+
+// Issue 12: an item's attempts count its calls across runs. A job stopped
+// while its items wait for their AttachPolicy (registered: step 1 recorded,
+// 1 attempt) is resumed; every item then has one attempt per step at least,
+// the first run's Register included.
+TEST(Engine, ResumeKeepsTheAttempts)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-attempts";
+    mkdir(state.c_str(), 0700);
+    Cfg c;                           // register, then attach the policy
+    c.set("rate.AttachPolicy", "4"); // registered items queue up at the policy
+    JobRun a =
+        run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8,
+                [](const eng_snapshot &sn) { return sn.counts[ENG_REGISTERED] >= 12; });
+    EXPECT_EQ(a.final, ENG_CANCELLED) << a.last.message;
+    size_t waiting = 0;
+    for (const jnl_item &it : journal_items(state, nullptr))
+        if (it.status == JNL_PENDING && it.step == 1) {
+            waiting++;
+            EXPECT_GE(it.attempts, 1) << "item " << it.idx;
+        }
+    ASSERT_GT(waiting, 0u) << "no item was stopped between its two steps";
+
+    c.set("rate.AttachPolicy", "400");
+    JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    ASSERT_EQ(b.final, ENG_DONE) << b.last.message;
+    EXPECT_EQ(b.last.resumed, 1);
+    auto items = journal_items(state, nullptr);
+    ASSERT_EQ(items.size(), kItems);
+    size_t short_counted = 0;
+    for (const jnl_item &it : items) {
+        EXPECT_EQ(it.status, JNL_DONE) << "item " << it.idx;
+        if (it.attempts < 2)
+            short_counted++;
+    }
+    EXPECT_EQ(short_counted, 0u) << "items whose attempts miss the first run's Register ("
+                                 << waiting << " were resumed at their second step)";
+}
+
+// Issue 12: a journal write that fails (here every file the process writes is
+// capped at what the journal's files hold mid-job: RLIMIT_FSIZE, as a full
+// disk) stops the job at once with its items pending: the job ends in error,
+// naming the file and the OS error, and counts as done only what the journal
+// recorded. The same job then resumes and finishes, each item done once.
+// With the audit log made the biggest file beforehand, the audit log is the
+// write that fails (a worker's intent line or the journal thread's answers).
+void full_disk_then_resume(const std::string &name, bool audit_first)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/" + name;
+    mkdir(state.c_str(), 0700);
+    if (audit_first) { // an earlier job's lines: 1 MB, more than the database
+        std::ofstream a(state + "/audit.jsonl");
+        for (int i = 0; i < 10000; i++)
+            a << "{\"time\":\"2024-01-01T00:00:00.000Z\",\"job\":null,\"note\":\""
+              << std::string(40, 'x') << "\"}\n";
+    }
+    Cfg c;
+    c.set("rate.RegisterCertificateWithoutCA", "40"); // about 2.5 s for the file
+    struct rlimit old;
+    ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &old));
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN); // EFBIG, not a signal
+    bool capped = false;
+    JobRun a = run_job(
+        s, &c.c, "testdata/generated/certificates_test.txt", state, 4,
+        [&](const eng_snapshot &sn) {
+            if (!capped && sn.counts[ENG_REGISTERED] >= 10) {
+                off_t big = 0;
+                for (const char *f : {"/journal.db", "/journal.db-wal", "/audit.jsonl"})
+                    big = std::max(big, file_size(state + f));
+                struct rlimit cap = old;
+                cap.rlim_cur = (rlim_t)big + 1;
+                EXPECT_EQ(0, setrlimit(RLIMIT_FSIZE, &cap));
+                capped = true;
+            }
+            return false;
+        });
+    ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &old));
+    signal(SIGXFSZ, old_xfsz);
+    ASSERT_TRUE(capped) << a.last.message;
+
+    EXPECT_EQ(a.final, ENG_ERROR) << a.last.message;
+    std::string m = a.last.message;
+    printf("stopped after %zu items: %s\n", a.last.done, m.c_str());
+    if (audit_first)
+        EXPECT_EQ(0u,
+                  m.rfind("journal " + state +
+                              "/audit.jsonl: cannot write the audit log: File too large",
+                          0))
+            << m;
+    else
+        EXPECT_EQ(0u,
+                  m.rfind("journal " + state +
+                              "/journal.db: database or disk is full (File too large)",
+                          0))
+            << m;
+    EXPECT_NE(std::string::npos,
+              m.find("; the job stopped with its items pending: free space and run the "
+                     "same command again"))
+        << m;
+    jnl_job job;
+    memset(&job, 0, sizeof job);
+    auto items = journal_items(state, &job);
+    EXPECT_EQ(job.status, JOB_RUNNING) << "interrupted, resumable";
+    EXPECT_EQ(job.failed, 0u);
+    EXPECT_LT(job.done, kItems) << "the job went on after its journal failed";
+    size_t registered = 0; // items whose Register is recorded
+    for (const jnl_item &it : items)
+        registered += it.step >= 1;
+    EXPECT_EQ(a.last.done, job.done) << "counted as done, not recorded";
+    EXPECT_EQ(a.last.counts[ENG_REGISTERED], registered) << "counted, not recorded";
+    EXPECT_EQ(a.last.counts[ENG_POLICIES], job.done) << "counted, not recorded";
+
+    JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 4);
+    EXPECT_EQ(b.final, ENG_DONE) << b.last.message;
+    EXPECT_EQ(b.last.resumed, 1);
+    EXPECT_EQ(b.last.already, job.done);
+    EXPECT_EQ(b.last.done, kItems);
+    EXPECT_EQ(b.last.counts[ENG_REGISTERED], kItems - registered) << "done twice";
+    EXPECT_EQ(b.last.counts[ENG_POLICIES], kItems - job.done) << "done twice";
+    items = journal_items(state, &job);
+    ASSERT_EQ(items.size(), kItems);
+    EXPECT_EQ(job.done, kItems);
+    EXPECT_EQ(job.status, JOB_DONE);
+    // the audit log: a line the limit cut short stays one line of its own
+    std::ifstream in(state + "/audit.jsonl");
+    std::string line;
+    size_t bad = 0, outcomes = 0;
+    while (std::getline(in, line)) {
+        if (line.empty())
+            continue;
+        if (line.front() != '{' || line.back() != '}')
+            bad++;
+        else if (line.find("\"outcome\":\"done\"") != std::string::npos)
+            outcomes++;
+    }
+    EXPECT_LE(bad, 1u) << "lines cut short";
+    EXPECT_GE(outcomes, kItems);
+}
+
+TEST(Engine, JournalWriteFailureStopsTheJob)
+{
+    full_disk_then_resume("state-full", false);
+}
+
+TEST(Engine, AuditWriteFailureStopsTheJob)
+{
+    full_disk_then_resume("state-full-audit", true);
 }

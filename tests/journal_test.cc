@@ -7,7 +7,9 @@
 #include <sys/file.h>
 
 #include <jansson.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -317,26 +319,25 @@ TEST(Journal, UpdateAndStates)
     EXPECT_STREQ("", J.items(id)[2].error);
     EXPECT_EQ(JNL_DONE, J.items(id)[2].status);
 
-    int *steps = nullptr;
-    jnl_status *st = nullptr;
+    jnl_item_state *st = nullptr;
     size_t n = 0;
-    ASSERT_EQ(0, jnl_item_states(J.j, id, &steps, &st, &n, &J.e)) << msg(J.e);
+    ASSERT_EQ(0, jnl_item_states(J.j, id, &st, &n, &J.e)) << msg(J.e);
     ASSERT_EQ(6u, n);
     int want_steps[] = {0, 4, 6, -1, -1, 0};
     jnl_status want_st[] = {JNL_PENDING, JNL_PENDING, JNL_DONE,
                             JNL_PENDING, JNL_PENDING, JNL_PENDING};
+    int want_attempts[] = {0, 3, 8, 0, 0, 0};
     for (size_t i = 0; i < n; i++) {
-        EXPECT_EQ(want_steps[i], steps[i]) << i;
-        EXPECT_EQ(want_st[i], st[i]) << i;
+        EXPECT_EQ(want_steps[i], st[i].step) << i;
+        EXPECT_EQ(want_st[i], st[i].status) << i;
+        EXPECT_EQ(want_attempts[i], st[i].attempts) << i;
     }
-    free(steps);
     free(st);
 
-    // an empty job: no arrays
+    // an empty job: no array
     long long other = J.job("/in/b.csv", SHA_B);
-    ASSERT_EQ(0, jnl_item_states(J.j, other, &steps, &st, &n, &J.e));
+    ASSERT_EQ(0, jnl_item_states(J.j, other, &st, &n, &J.e));
     EXPECT_EQ(0u, n);
-    free(steps);
     free(st);
 
     // updating an item that was never added is the caller's mistake
@@ -729,6 +730,71 @@ TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
         ASSERT_EQ(0, jnl_audit(K.j, id, "{\"again\":true}", &K.e));
     }
     EXPECT_EQ(4u, lines(tu::slurp(path)).size());
+}
+
+// Issue 12: a write that fails for want of room (RLIMIT_FSIZE here, as a
+// full disk) is ERR_LIMIT naming the file and the OS error, for the audit log
+// and for the database; a line the limit cut short is ended when the log is
+// next opened, so the next record is a line of its own.
+TEST(Journal, WritesThatRunOutOfRoomNameTheFileAndTheOsError)
+{
+    std::string dir = fresh_dir("full");
+    std::string audit = dir + "/audit.jsonl";
+    struct rlimit old;
+    ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &old));
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+    {
+        Jnl J(dir);
+        long long id = J.job("/in/a.csv");
+        ASSERT_EQ(0, jnl_audit(J.j, id, "{\"first\":true}", &J.e)) << msg(J.e);
+        struct stat sb;
+        ASSERT_EQ(0, stat(audit.c_str(), &sb));
+        struct rlimit cap = old;
+        cap.rlim_cur = (rlim_t)sb.st_size + 10; // room for 10 more bytes
+        ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &cap));
+        err e;
+        err_clear(&e);
+        int rc = jnl_audit(J.j, id, "{\"second\":\"cut short by the limit\"}", &e);
+        // the database: its write-ahead log cannot grow by a page
+        err d;
+        err_clear(&d);
+        int drc = jnl_begin(J.j, &d);
+        for (size_t i = 0; drc == 0 && i < 200; i++) {
+            char fp[65];
+            snprintf(fp, sizeof fp, "%064zx", i);
+            drc = jnl_item_add(J.j, id, i, std::string(100, 'k').c_str(), fp, JNL_PENDING,
+                               nullptr, &d);
+        }
+        if (drc == 0)
+            drc = jnl_commit(J.j, &d);
+        ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &old));
+
+        EXPECT_EQ(-1, rc);
+        EXPECT_EQ(ERR_LIMIT, e.code) << msg(e);
+        EXPECT_EQ(audit, e.where);
+        EXPECT_STREQ("cannot write the audit log: File too large", e.msg);
+        EXPECT_EQ(-1, drc);
+        EXPECT_EQ(ERR_LIMIT, d.code) << msg(d);
+        EXPECT_EQ(dir + "/journal.db", d.where);
+        EXPECT_STREQ("database or disk is full (File too large)", d.msg);
+        EXPECT_EQ(0u, J.items(id).size()) << "rolled back";
+    }
+    signal(SIGXFSZ, old_xfsz);
+    std::string cut = tu::slurp(audit);
+    ASSERT_FALSE(cut.empty());
+    EXPECT_NE('\n', cut.back()) << "the limit cut the second line short";
+    {
+        Jnl K(dir);
+        ASSERT_EQ(0, jnl_audit(K.j, 1, "{\"third\":true}", &K.e)) << msg(K.e);
+    }
+    auto ls = lines(tu::slurp(audit));
+    ASSERT_EQ(3u, ls.size());
+    EXPECT_NE(std::string::npos, ls[0].find("\"first\":true"));
+    EXPECT_EQ(10u, ls[1].size()) << ls[1];
+    json_t *o = json_loads(ls[2].c_str(), 0, nullptr);
+    ASSERT_TRUE(o) << ls[2];
+    EXPECT_TRUE(json_is_true(json_object_get(o, "third")));
+    json_decref(o);
 }
 
 // Cells that a spreadsheet would read as a formula (= + - @, or a leading tab

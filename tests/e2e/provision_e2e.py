@@ -16,8 +16,9 @@ policies, groups), comparing it with the state the input files call for:
      --skip-invalid skips and reports the invalid item.
   5. --dry-run sends no mutating call.
 Also: the one-step vendor flow (--cert-active true --thing-deferred false),
-Phase 2 item errors (REVOKED, unknown fingerprint, conflicting thing), and
-Ctrl-C then resume.
+Phase 2 item errors (REVOKED, unknown fingerprint, conflicting thing),
+Ctrl-C then resume, and a journal that cannot be written (a file size limit
+as a full disk) then resume.
 
 Servers are started on port 0 and stopped on every exit path (SIGTERM from a
 Bazel timeout included); every wait has a deadline (no fixed sleeps except
@@ -41,6 +42,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -912,6 +914,93 @@ class Crashes(E2E):
             if p and p.poll() is None:
                 p.kill()
                 p.communicate()
+            sim.stop()
+
+
+# ---------------------------------------------------------------- journal full
+
+class JournalFull(E2E):
+    """Issue 12: a journal write that fails stops the job at once: exit 2, one
+    line naming the file and the OS error, the items pending, nothing counted
+    that the journal does not hold. The disk is "full" through RLIMIT_FSIZE
+    on the provision process (SIGXFSZ ignored, so writes fail with EFBIG):
+    1 MB, which its write-ahead log reaches a few dozen items into the job.
+    The same command without the limit then finishes the job, each item done
+    once."""
+    N = 300
+    LIMIT = 1 << 20
+
+    def test_full_disk_stops_then_resume(self):
+        gen, _, fps, _ = make_items(self.tmp, self.N)
+        sim = Sim(self.tmp)
+        try:
+            sim.start()
+            seed(sim.url)
+            state = self.state_dir("st")
+            extra = JOB + rates(1000) + ["--rate", "RegisterCertificateWithoutCA=150"]
+            argv = [OPTS.bin, "provision", "--state", state, "--endpoint-url", sim.url,
+                    *extra, gen]
+
+            def full_disk():  # in the child, before exec
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE,
+                                   (self.LIMIT, resource.RLIM_INFINITY))
+
+            t0 = time.monotonic()
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                               env=base_env(), preexec_fn=full_disk)
+            r = Run(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+            self.assertEqual(r.rc, 2, "a journal that cannot be written:\n%s" % r)
+            errors = [l for l in r.err.splitlines() if l.startswith("thingpress: ")]
+            self.assertEqual(len(errors), 1, r.err)
+            self.assertRegex(
+                errors[0],
+                r"^thingpress: %s: journal %s/(journal\.db|audit\.jsonl): .*File too large.*; "
+                r"the job stopped with its items pending: free space and run the same "
+                r"command again$" % (re.escape(gen), re.escape(state)))
+            self.assertNotIn(" done: ", r.out, "a summary as if the job had ended")
+            first = status_json(state, 1)
+            counts = first["job"]["counts"]
+            self.assertEqual(first["job"]["status"], "running", "resumable: %s" % counts)
+            self.assertEqual(counts["failed"], 0, counts)
+            self.assertGreater(counts["done"], 0, "the limit was reached before any item")
+            self.assertLess(counts["done"], self.N, "the job went on: %s" % counts)
+            registered = sum(1 for i in first["items"] if i["step"] >= 1)
+
+            r2 = provision(sim.url, state, gen, *extra)
+            self.ok(r2, "the same command without the limit")
+            self.assertIn("resumed", r2.out)
+            # each item done once: the earlier ones are counted as earlier, and
+            # this run registered and attached only what was not recorded
+            m = re.search(r"(\d+) done \((\d+) earlier\).*registered (\d+) policies (\d+)",
+                          r2.out, re.S)
+            self.assertTrue(m, r2.out)
+            self.assertEqual([int(g) for g in m.groups()],
+                             [self.N, counts["done"], self.N - registered,
+                              self.N - counts["done"]], r2.out)
+            doc = self.assert_journal(state, 1, self.N, phase=1, steps=2)
+            # attempts include the first run's calls: one per step at least
+            short = [i for i in doc["items"] if i["attempts"] < 2]
+            self.assertFalse(short, "attempts that miss a run's calls: %s" % short[:3])
+            self.assert_registry(sim.url, expected_state(fps, ["BasicTestPolicy"]),
+                                 "after the full disk and the resume")
+            mut = [l for l in sim.log_lines() if not READ_OPS.match(l["op"])]
+            bad = [l for l in mut if l["status"] >= 300 and not (
+                l["op"] == "RegisterCertificateWithoutCA" and l["status"] == 409)]
+            self.assertFalse(bad, "mutating calls refused: %s" % bad[:5])
+            # the audit log: whole JSON lines, but for at most one the limit cut
+            with open(os.path.join(state, "audit.jsonl"), "rb") as f:
+                raw = [l for l in f.read().split(b"\n") if l]
+            cut = []
+            for l in raw:
+                try:
+                    json.loads(l)
+                except ValueError:
+                    cut.append(l)
+            self.assertLessEqual(len(cut), 1, "audit lines cut short: %s" % cut[:3])
+            print("  journal full after %d of %d items: %s" % (
+                counts["done"], self.N, errors[0][-160:]), file=sys.stderr)
+        finally:
             sim.stop()
 
 
