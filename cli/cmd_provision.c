@@ -28,14 +28,15 @@ static const char help[] =
     "file (Phase 2: activate, create things, attach) into AWS IoT Core. The same file\n"
     "with the same configuration resumes where an earlier run stopped.\n"
     "\n"
-    "  --dry-run             validate and check the account (pre-flight); send nothing\n";
+    "  --dry-run             validate and check the account (pre-flight); send nothing\n"
+    "  --resume-cancelled    go on with a job that was cancelled (else refused)\n";
 
 static const char help_exit[] =
     "\n"
     "Exit status: 0 every item done, 1 some items invalid or failed, 2 the file,\n"
     "the configuration or the account pre-flight was rejected, or the job could not\n"
-    "go on (its journal could not be written, the endpoint stopped answering): its\n"
-    "items stay pending and the same command resumes it.\n"
+    "go on (its journal could not be written, an outage lasted --max-outage, Ctrl-C\n"
+    "or SIGTERM paused it): its items stay pending and the same command resumes it.\n"
     "\n";
 
 static void fmt_duration(char *out, size_t n, double s)
@@ -103,7 +104,7 @@ int cmd_provision(int argc, char **argv)
     err_clear(&e);
     char msg[800];
     const char *path = NULL;
-    int dry_run = 0, rc = EXIT_REJECTED;
+    int dry_run = 0, resume_cancelled = 0, rc = EXIT_REJECTED;
     eng *g = NULL;
 
     if (provctx_preload(&pc, argc, argv))
@@ -127,6 +128,10 @@ int cmd_provision(int argc, char **argv)
             dry_run = 1;
             continue;
         }
+        if (!strcmp(a, "--resume-cancelled")) {
+            resume_cancelled = 1;
+            continue;
+        }
         if (a[0] == '-' && a[1]) {
             cli_error(
                 "provision: unknown option '%s' (try 'thingpress provision --help')", a);
@@ -148,6 +153,7 @@ int cmd_provision(int argc, char **argv)
     eng_opts eo;
     provctx_eng_opts(&pc, &eo, path);
     eo.dry_run = dry_run;
+    eo.resume_cancelled = resume_cancelled;
     if (eng_start(&g, &eo, &e)) {
         cli_error("%s", err_format(&e, msg, sizeof msg));
         goto out;
@@ -167,7 +173,7 @@ int cmd_provision(int argc, char **argv)
         if (s.state >= ENG_DONE)
             break;
         if (interrupted && !cancelled) {
-            eng_cancel(g);
+            eng_pause(g); /* an interruption pauses; only an operator cancels */
             cancelled = 1;
             if (tty)
                 fputc('\n', stderr);
@@ -212,15 +218,6 @@ int cmd_provision(int argc, char **argv)
         cli_error("%s: %s", path, s.message);
         rc = EXIT_REJECTED;
         break;
-    case ENG_PAUSED:
-        /* an outage past --max-outage: nothing failed, items pending */
-        cli_error("%s: job %lld %s", path, s.job_id, s.message);
-        printf("%s: job %lld (Phase %d) paused: %zu items, %zu done, %zu failed, %zu "
-               "pending\n",
-               path, s.job_id, s.phase, s.total, s.done, s.failed,
-               s.total - s.done - s.failed - s.skipped);
-        rc = EXIT_REJECTED;
-        break;
     default: {
         if (s.dry_run) {
             printf("%s: %s\n", path, s.message);
@@ -247,16 +244,27 @@ int cmd_provision(int argc, char **argv)
         printf("\n");
         if (s.report[0])
             printf("  report: %s\n", s.report);
+        if (s.state == ENG_PAUSED && !s.job_id)
+            printf("  paused before its job started: nothing was sent\n");
+        else if (s.state == ENG_PAUSED)
+            printf("  paused with %zu items pending: run the same command again to "
+                   "resume\n",
+                   s.total - s.done - s.failed - s.skipped);
+        if (s.state == ENG_PAUSED && !cancelled)
+            cli_error("%s: job %lld %s", path, s.job_id, s.message); /* an outage */
         if (s.state == ENG_CANCELLED)
-            printf("  interrupted: run the same command again to resume\n");
+            printf("  cancelled: it resumes only with --resume-cancelled\n");
         if (s.outages)
             printf("  waited out %u outage%s (%.0f s)\n", s.outages,
                    s.outages == 1 ? "" : "s", s.outage_total_s);
         if (s.creds_refreshed)
             printf("  credentials refreshed %u time%s\n", s.creds_refreshed,
                    s.creds_refreshed == 1 ? "" : "s");
-        /* skipped items are invalid ones: the file was not all good */
-        rc = s.state == ENG_DONE && !s.skipped ? EXIT_GOOD : EXIT_ITEMS;
+        /* skipped items are invalid ones: the file was not all good; a paused
+         * job did not finish (and nothing of it failed for that) */
+        rc = s.state == ENG_PAUSED               ? EXIT_REJECTED
+             : s.state == ENG_DONE && !s.skipped ? EXIT_GOOD
+                                                 : EXIT_ITEMS;
     }
     }
 out:

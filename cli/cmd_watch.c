@@ -532,7 +532,7 @@ static outcome run_job(watch *w, const cand *c)
         if (s.state >= ENG_DONE)
             break;
         if (interrupted && !cancelled) {
-            eng_cancel(g);
+            eng_pause(g);
             cancelled = 1;
             say("%s: interrupted: finishing the calls in flight", name);
         }
@@ -563,6 +563,9 @@ static outcome run_job(watch *w, const cand *c)
     char reason[1500];
     switch (s.state) {
     case ENG_CANCELLED:
+        say("%s: cancelled; it stays in %s", name, w->dir);
+        return OUT_RETRY;
+    case ENG_PAUSED:
         if (interrupted) {
             if (job)
                 say("%s: job %lld stopped; the file stays in %s and the job resumes when "
@@ -572,20 +575,22 @@ static outcome run_job(watch *w, const cand *c)
                 say("%s: stopped before its job started; it stays in %s", name, w->dir);
             return OUT_INTERRUPTED;
         }
-        say("%s: cancelled; it stays in %s", name, w->dir);
+        say("%s: job %lld %s; the file stays in %s and is tried again later", name, job,
+            s.message, w->dir);
         return OUT_RETRY;
     case ENG_ERROR:
         say("%s: not finished: %s", name, s.message);
-        return OUT_RETRY;
-    case ENG_PAUSED:
-        say("%s: job %lld %s; the file stays in %s and is tried again later", name, job,
-            s.message, w->dir);
         return OUT_RETRY;
     case ENG_REJECTED:
         if (s.input_changed) { /* still being written: settle again */
             say("%s: changed while its job was reading it; nothing sent, looked at again",
                 name);
             return OUT_CHANGED;
+        }
+        if (s.cancelled_job) { /* the operator cancelled its job: not by accident */
+            snprintf(reason, sizeof reason, "not started: %s", s.message);
+            say("%s: %s", name, reason);
+            return move_out(w, name, "failed", s.job_id, reason) ? OUT_RETRY : OUT_FAILED;
         }
         /* Validation passed (phase known, nothing invalid left in): the
          * pre-flight refused the account, not the file. */

@@ -87,8 +87,7 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
     const char *opt = NULL;
     static const char *const valued[] = {"--endpoint-url", "--region",  "--profile",
                                          "--ca-bundle",    "--account", "--state",
-                                         "--workers",      "--rate",
-                                         "--max-outage"};
+                                         "--workers",      "--rate",    "--max-outage"};
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
         size_t n = strlen(valued[k]);
         if (!strncmp(a, valued[k], n) && (a[n] == '\0' || a[n] == '='))

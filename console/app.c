@@ -421,7 +421,11 @@ int app_resume_job(app *a, const jnl_job *j)
     a->file.kind = VENDOR_AUTO;
     a->file.phase = j->phase;
     a->file.count = (long long)j->total;
-    return app_start_job(a);
+    int rx = app_start_job(a);
+    /* F5 on a cancelled job is the operator's explicit resume */
+    if (rx & RX_START_JOB)
+        a->run.resume_cancelled = j->status == JOB_CANCELLED;
+    return rx;
 }
 
 /* Sets the form from the defaults, with the sample resources on the local
@@ -549,7 +553,8 @@ static int dialog_do(app *a, act x)
         return app_start_job(a);
     case DLG_QUIT_RUNNING:
         a->run.stopping = 1;
-        return RX_DIRTY | RX_CANCEL_JOB | RX_QUIT;
+        a->run.paused = 1;
+        return RX_DIRTY | RX_PAUSE_JOB | RX_QUIT;
     case DLG_CANCEL_RUN:
         a->run.stopping = 1;
         a->run.cancelled = 1;
@@ -579,7 +584,8 @@ int app_do(app *a, act x)
     if (x.type == ACT_INTERRUPT) {
         if (app_run_busy(a)) {
             a->run.stopping = 1;
-            return RX_DIRTY | RX_CANCEL_JOB | RX_QUIT;
+            a->run.paused = 1;
+            return RX_DIRTY | RX_PAUSE_JOB | RX_QUIT;
         }
         return RX_QUIT;
     }
@@ -870,8 +876,11 @@ int app_run_update(app *a, const eng_snapshot *s, const eng_event *ev, size_t n)
     }
     if (s->state >= ENG_DONE && (was_running || a->run.stopping)) {
         a->run.stopping = 0;
+        if (s->state == ENG_PAUSED && s->job_id > 0)
+            app_message(a, 0, "job %lld paused with its items pending: F5 resumes it",
+                        s->job_id);
         if (a->run.cancelled && s->job_id > 0 && a->screen == APP_RUN) {
-            app_message(a, 0, "job %lld cancelled: F5 on the Jobs screen resumes it",
+            app_message(a, 0, "job %lld cancelled: F5 on it in the Jobs list resumes it",
                         s->job_id);
             act enter = {ACT_ENTER, 0};
             rx |= screen_run.act(a, enter);

@@ -58,12 +58,13 @@ enum {
     RX_LOAD_DIR = 1 << 4,      /* list pick.dir and probe its files */
     RX_START_PREVIEW = 1 << 5, /* validate file.path with cfg */
     RX_START_JOB = 1 << 6,     /* start the engine on file.path with cfg */
-    RX_CANCEL_JOB = 1 << 7,    /* eng_cancel (the job stays resumable) */
+    RX_CANCEL_JOB = 1 << 7,    /* eng_cancel: the operator's cancel */
     RX_EXPORT = 1 << 8,        /* write items.job_id's report */
     RX_DETECT = 1 << 9,        /* detect file.path's kind (src_detect) */
     RX_START_CHECK = 1 << 10,  /* the registry check of the preview's rows */
     RX_STOP_CHECK = 1 << 11,
-    RX_RETARGET = 1 << 12, /* resolve `where` into a new target */
+    RX_RETARGET = 1 << 12,  /* resolve `where` into a new target */
+    RX_PAUSE_JOB = 1 << 13, /* eng_pause: pause, quit, Ctrl-C (resumable) */
 };
 
 typedef enum {
@@ -211,10 +212,12 @@ typedef struct app {
     } pv;
 
     struct {
-        int active;    /* an engine exists (running or finished, not freed) */
-        int stopping;  /* cancel asked, not stopped yet */
-        int paused;    /* stopped by pause: F5 resumes */
-        int cancelled; /* stopped by cancel */
+        int active;           /* an engine exists (running or finished, not freed) */
+        int stopping;         /* cancel asked, not stopped yet */
+        int paused;           /* stopped by pause: F5 resumes */
+        int cancelled;        /* stopped by cancel */
+        int resume_cancelled; /* this start goes on with a cancelled job (F5 on
+                                 it): eng_opts.resume_cancelled */
         eng_snapshot s;
         int have;
         unsigned long long op_throttles[ENG_MAX_OPS];

@@ -378,6 +378,7 @@ static int start_job(con *c)
         .max_outage_ms = t->max_outage_ms,
         .refresh = t->refresh,
         .refresh_ctx = t->refresh_ctx,
+        .resume_cancelled = c->a.run.resume_cancelled,
     };
     err e;
     err_clear(&e);
@@ -400,6 +401,8 @@ static int effects(con *c, int rx)
     int more = RX_NONE;
     if (rx & RX_CANCEL_JOB && c->g)
         eng_cancel(c->g);
+    if (rx & RX_PAUSE_JOB && c->g)
+        eng_pause(c->g);
     if (rx & RX_DETECT)
         more |= detect(c);
     if (rx & RX_LOAD_DIR)
@@ -521,7 +524,7 @@ static void stop_engine(con *c)
     eng_snapshot s;
     eng_snapshot_get(c->g, &s);
     if (s.state < ENG_DONE) {
-        eng_cancel(c->g);
+        eng_pause(c->g); /* quitting pauses: the same job resumes later */
         app_message(&c->a, 0, "stopping job %lld after the calls in flight...", s.job_id);
         c->a.run.stopping = 1;
         draw(c, 1);

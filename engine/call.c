@@ -50,6 +50,7 @@ struct call_breaker {
     unsigned seed;
     char reason[400];
     atomic_int tripped;
+    atomic_int worked; /* a call was accepted (IOT_OK or settled) */
 };
 
 static long long now_ms(void)
@@ -72,6 +73,7 @@ call_breaker *call_breaker_new(int limit, long max_outage_ms)
     b->max_ms = max_outage_ms > 0 ? max_outage_ms : 0;
     b->seed = (unsigned)time(NULL) ^ (unsigned)(size_t)b;
     atomic_init(&b->tripped, 0);
+    atomic_init(&b->worked, 0);
     return b;
 }
 
@@ -167,8 +169,8 @@ static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force, 
             b->run_since = now;
         if (why && *why)
             snprintf(b->reason, sizeof b->reason, "%s", why);
-        if (!b->open && (force || b->run >= b->limit ||
-                         (own >= OWN_RUN_LIMIT && b->run >= own))) {
+        if (!b->open &&
+            (force || b->run >= b->limit || (own >= OWN_RUN_LIMIT && b->run >= own))) {
             b->open = 1;
             b->outages++;
             b->since = force ? now : b->run_since;
@@ -183,7 +185,8 @@ static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force, 
             long ceil_ms = (long)OUTAGE_BASE_MS << n;
             if (ceil_ms > OUTAGE_CAP_MS)
                 ceil_ms = OUTAGE_CAP_MS;
-            long ms = ceil_ms / 2 + (long)(rand_r(&b->seed) % (unsigned)(ceil_ms / 2 + 1));
+            long ms =
+                ceil_ms / 2 + (long)(rand_r(&b->seed) % (unsigned)(ceil_ms / 2 + 1));
             if (ms < retry_after_ms)
                 ms = retry_after_ms;
             b->next_probe = now + ms;
@@ -195,6 +198,19 @@ static int breaker_answer(call_breaker *b, int probe, answer_kind k, int force, 
     int open = b->open;
     pthread_mutex_unlock(&b->mu);
     return open;
+}
+
+/* Whether any call has been accepted: credentials refused before that are
+ * wrong ones (a final answer), after it expired or revoked ones (an outage). */
+static int breaker_worked(call_breaker *b)
+{
+    return b && atomic_load(&b->worked);
+}
+
+static void breaker_note_worked(call_breaker *b)
+{
+    if (!atomic_load(&b->worked))
+        atomic_store(&b->worked, 1);
 }
 
 static int cancelled(const call_spec *sp)
@@ -330,6 +346,10 @@ call_outcome call_run(call_report *out, const call_spec *sp, call_fn fn, void *f
                 renewed = 1;
                 renewed_in_row++;
                 out->renewals++;
+            } else if (!breaker_worked(sp->breaker)) {
+                /* refused before anything was accepted: wrong credentials,
+                 * not expired ones; a final answer, reported at once */
+                creds_refused = 0;
             } else {
                 creds_reason(why, sizeof why, res,
                              renewed_in_row ? "the renewed credentials were refused too"
@@ -349,6 +369,8 @@ call_outcome call_run(call_report *out, const call_spec *sp, call_fn fn, void *f
                                       out->failures + 1, res, why);
             else
                 breaker_answer(sp->breaker, probe, ANS_SERVICE, 0, 0, res, NULL);
+            if (done)
+                breaker_note_worked(sp->breaker);
         } else if (probe) {
             probe_abandoned(sp->breaker);
         }

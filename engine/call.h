@@ -40,7 +40,8 @@
  *     expiration); an answer that refuses the credentials renews them once
  *     for every caller and the call is sent again, not failed. Credentials
  *     that cannot be renewed open an outage at once (they never fail items
- *     one by one).
+ *     one by one); refused before any call was accepted, they are wrong
+ *     ones: a final answer, reported at once.
  * Policy changes belong here, so that every caller gets them.
  *
  * Threading: call_run() runs on the caller's thread and blocks it (pacing,
@@ -68,10 +69,10 @@ enum {
 typedef iot_class (*call_fn)(void *ctx, iot_result *res);
 
 typedef enum {
-    CALL_DONE,        /* answered IOT_OK, or an answer `settled` accepts */
-    CALL_FAILED,      /* a final answer, or retries exhausted (gave_up) */
-    CALL_CANCELLED,   /* the cancel flag, or the `before` hook, stopped it */
-    CALL_PAUSED,      /* the breaker tripped: an outage lasted its max */
+    CALL_DONE,      /* answered IOT_OK, or an answer `settled` accepts */
+    CALL_FAILED,    /* a final answer, or retries exhausted (gave_up) */
+    CALL_CANCELLED, /* the cancel flag, or the `before` hook, stopped it */
+    CALL_PAUSED,    /* the breaker tripped: an outage lasted its max */
 } call_outcome;
 
 /* What call_run does after an answer (told to the `after` hook). */
@@ -94,13 +95,13 @@ int call_breaker_tripped(const call_breaker *b);
 
 /* What the breaker is doing, for progress (any thread). */
 typedef struct call_outage {
-    int open;              /* an outage is being waited out */
-    long long for_ms;      /* since its first error */
-    long long next_ms;     /* until the next probe; 0 = now or in flight */
-    long max_ms;           /* max outage */
-    unsigned outages;      /* outages so far (this one included) */
-    long long waited_ms;   /* total time spent in outages, this one included */
-    char reason[400];      /* the last systemic answer, one line */
+    int open;            /* an outage is being waited out */
+    long long for_ms;    /* since its first error */
+    long long next_ms;   /* until the next probe; 0 = now or in flight */
+    long max_ms;         /* max outage */
+    unsigned outages;    /* outages so far (this one included) */
+    long long waited_ms; /* total time spent in outages, this one included */
+    char reason[400];    /* the last systemic answer, one line */
 } call_outage;
 void call_breaker_status(call_breaker *b, call_outage *out);
 

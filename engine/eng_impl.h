@@ -69,11 +69,13 @@ struct eng {
     pthread_t *worker_tids;
     queue work_q, jnl_q;
     atomic_int cancel;
-    atomic_int paused_said;    /* the pause's message is written once */
-    atomic_int journal_failed; /* eng_journal_failed: the job ends in error */
-    call_breaker *breaker;     /* outages: systemic failures in a row, every worker */
-    keeper *creds;             /* the credentials, refreshed while the job runs */
-    unsigned pf_creds_gen;     /* the pre-flight client's (keeper.h) */
+    atomic_int paused_said;     /* the pause's message is written once */
+    atomic_int pause_requested; /* eng_pause: the job ends paused, not cancelled */
+    int resume_cancelled;       /* eng_opts.resume_cancelled */
+    atomic_int journal_failed;  /* eng_journal_failed: the job ends in error */
+    call_breaker *breaker;      /* outages: systemic failures in a row, every worker */
+    keeper *creds;              /* the credentials, refreshed while the job runs */
+    unsigned pf_creds_gen;      /* the pre-flight client's (keeper.h) */
 
     /* progress */
     pthread_mutex_t mu; /* everything below but the atomics */

@@ -51,9 +51,9 @@ double eng_default_tps(const char *op)
 
 const char *eng_state_name(eng_state s)
 {
-    static const char *const n[] = {"validating", "pre-flight", "running",  "done",
-                                    "failed",     "cancelled",  "rejected", "error",
-                                    "paused"};
+    static const char *const n[] = {"validating", "pre-flight", "running",
+                                    "done",       "failed",     "cancelled",
+                                    "rejected",   "error",      "paused"};
     return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "?";
 }
 
@@ -358,7 +358,9 @@ static void *engine_main(void *arg)
         goto out;
     }
     if (preflight_run(g, c, &p1.needs)) {
-        final = atomic_load(&g->cancel) ? ENG_CANCELLED : ENG_REJECTED;
+        final = !atomic_load(&g->cancel)           ? ENG_REJECTED
+                : atomic_load(&g->pause_requested) ? ENG_PAUSED
+                                                   : ENG_CANCELLED;
         goto out;
     }
     pthread_mutex_lock(&g->mu);
@@ -408,6 +410,24 @@ static void *engine_main(void *arg)
             final = ENG_REJECTED;
             goto out;
         }
+    }
+    if (!rc && resumed && !g->resume_cancelled) {
+        /* the operator's cancel is not undone by running the same file again */
+        jnl_job jb;
+        if (!jnl_job_get(g->j, g->job_id, &jb, &e) && jb.status == JOB_CANCELLED) {
+            eng_set_message(g,
+                            "job %lld was cancelled by the operator; nothing was sent: "
+                            "to go on with it, resume it explicitly (provision "
+                            "--resume-cancelled, or F5 on it in the console's Jobs)",
+                            g->job_id);
+            pthread_mutex_lock(&g->mu);
+            g->snap.job_id = g->job_id;
+            g->snap.cancelled_job = 1;
+            pthread_mutex_unlock(&g->mu);
+            final = ENG_REJECTED;
+            goto out;
+        }
+        err_clear(&e);
     }
     if (rc || jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
         jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
@@ -474,7 +494,7 @@ static void *engine_main(void *arg)
     if (started == 0) {
         final = ENG_ERROR;
         js = JOB_RUNNING; /* interrupted: resumable */
-    } else if (call_breaker_tripped(g->breaker)) {
+    } else if (call_breaker_tripped(g->breaker) || atomic_load(&g->pause_requested)) {
         final = ENG_PAUSED;
         js = JOB_PAUSED; /* resumable */
     } else if (atomic_load(&g->cancel)) {
@@ -552,6 +572,7 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->cfg.microchip_signers = eng_dup_or_null(c->microchip_signers);
     g->n_workers = o->workers > 0 ? o->workers : c->workers > 0 ? c->workers : 32;
     g->dry_run = o->dry_run;
+    g->resume_cancelled = o->resume_cancelled;
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
     g->test_hook = o->test_hook;
     g->test_hook_ctx = o->test_hook_ctx;
@@ -634,6 +655,12 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
 
 void eng_cancel(eng *g)
 {
+    eng_stop(g);
+}
+
+void eng_pause(eng *g)
+{
+    atomic_store(&g->pause_requested, 1);
     eng_stop(g);
 }
 

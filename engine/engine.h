@@ -63,8 +63,11 @@ typedef struct eng_opts {
      * the endpoint URL and account. The embedded local endpoint, whose port
      * changes every run, passes something stable such as its database. */
     const char *registry;
-    int workers;      /* 0 = default (32) */
-    int dry_run;      /* validate + pre-flight only */
+    int workers; /* 0 = default (32) */
+    int dry_run; /* validate + pre-flight only */
+    /* Go on with a job the operator cancelled (else it is refused: a
+     * cancelled job is not resumed by running the same file again). */
+    int resume_cancelled;
     int max_attempts; /* per call, for 5xx/transport errors; 0 = 10 */
     /* How long the job waits out an outage (systemic errors: sustained 5xx,
      * refused or timed-out connections, DNS, credentials refused and not
@@ -94,11 +97,14 @@ typedef enum {
     ENG_RUNNING,
     ENG_DONE,      /* every item done (skipped ones aside) */
     ENG_FAILED,    /* finished, some items failed */
-    ENG_CANCELLED, /* stopped by eng_cancel: resumable */
+    ENG_CANCELLED, /* stopped by the operator's cancel (eng_cancel): resumed
+                      only when asked explicitly (resume_cancelled) */
     ENG_REJECTED,  /* the file, the configuration or the pre-flight refused it;
                       nothing was sent */
     ENG_ERROR,     /* could not run (journal, endpoint): see message */
-    ENG_PAUSED,    /* an outage lasted --max-outage: items pending, resumable */
+    ENG_PAUSED,    /* interrupted (eng_pause: quit, Ctrl-C, SIGTERM) or an
+                      outage that lasted --max-outage: items pending; the
+                      same command resumes it */
 } eng_state;
 
 const char *eng_state_name(eng_state s);
@@ -142,15 +148,16 @@ typedef struct eng_snapshot {
     char batch_id[256];
     char message[512]; /* rejection / error reason, or the last item error */
     char report[1024]; /* report CSV path once written */
+    int cancelled_job; /* ENG_REJECTED: its job was cancelled by the operator */
     /* An outage being waited out (DESIGN.md §6): nothing is sent but a
      * probe; the job goes on by itself when the service answers. */
     int waiting;
-    char waiting_for[400]; /* the last systemic answer, one line */
-    double outage_s;       /* how long this outage has lasted */
-    double next_try_s;     /* until the next probe (0 = now) */
-    double max_outage_s;   /* when the job pauses */
-    unsigned outages;      /* outages waited out so far (this one included) */
-    double outage_total_s; /* time spent in outages */
+    char waiting_for[400];    /* the last systemic answer, one line */
+    double outage_s;          /* how long this outage has lasted */
+    double next_try_s;        /* until the next probe (0 = now) */
+    double max_outage_s;      /* when the job pauses */
+    unsigned outages;         /* outages waited out so far (this one included) */
+    double outage_total_s;    /* time spent in outages */
     unsigned creds_refreshed; /* credentials renewed while running */
 } eng_snapshot;
 
@@ -158,7 +165,12 @@ typedef struct eng eng;
 
 int eng_start(eng **out, const eng_opts *opts, err *e);
 void eng_snapshot_get(eng *g, eng_snapshot *out);
+/* The operator's cancel: the calls in flight finish, the job ends
+ * cancelled (ENG_CANCELLED, journal status cancelled). */
 void eng_cancel(eng *g);
+/* An interruption (quit, Ctrl-C, SIGTERM, closing the terminal): the same,
+ * but the job ends paused and the same command resumes it. */
+void eng_pause(eng *g);
 /* Waits for the job to end; returns its final state (later calls return it
  * again). */
 eng_state eng_wait(eng *g);

@@ -13,8 +13,8 @@ struct keeper {
     pthread_mutex_t mu;
     iot_target cur; /* credentials only (and expiration) */
     unsigned gen;
-    long long obtained;   /* unix s the current credentials were had */
-    long long next_try;   /* monotonic ms before which no refresh is tried */
+    long long obtained; /* unix s the current credentials were had */
+    long long next_try; /* monotonic ms before which no refresh is tried */
     keeper_refresh_fn refresh;
     void *ctx;
     unsigned refreshed, failed;

@@ -36,8 +36,8 @@ extern "C" {
 #endif
 
 enum {
-    KEEPER_RETRY_MS = 2000,     /* between refreshes that gave nothing new */
-    KEEPER_AHEAD_MAX_S = 300,   /* refresh at most this long before expiry */
+    KEEPER_RETRY_MS = 2000,   /* between refreshes that gave nothing new */
+    KEEPER_AHEAD_MAX_S = 300, /* refresh at most this long before expiry */
 };
 
 /* Fills out's credentials (iot_target_set_credentials): 0, or -1 with e. */

@@ -107,7 +107,8 @@ static iot_class read_retry(eng *g, iot_client *c, read_fn fn, const char *name,
         call_outage ou;
         call_breaker_status(g->breaker, &ou);
         snprintf(res->message, sizeof res->message,
-                 "no answer for %lld s (the max outage): %s", ou.for_ms / 1000, ou.reason);
+                 "no answer for %lld s (the max outage): %s", ou.for_ms / 1000,
+                 ou.reason);
         res->status = 0;
         return IOT_RETRY_SERVER;
     }

@@ -48,7 +48,7 @@ typedef struct work {
 typedef struct worker {
     eng *g;
     iot_client *c;
-    unsigned int seed; /* backoff jitter */
+    unsigned int seed;  /* backoff jitter */
     unsigned creds_gen; /* the generation of c's credentials (keeper.h) */
 } worker;
 

@@ -174,9 +174,10 @@ int iot_creds_refused(long status, const char *code, const char *message)
     if (status != 403 && status != 400 && status != 401)
         return 0;
     static const char *const refused[] = {
-        "ExpiredTokenException", "ExpiredToken",         "UnrecognizedClientException",
-        "InvalidClientTokenId",  "InvalidSignatureException", "SignatureDoesNotMatch",
-        "IncompleteSignature",   "MissingAuthenticationToken",
+        "ExpiredTokenException",       "ExpiredToken",
+        "UnrecognizedClientException", "InvalidClientTokenId",
+        "InvalidSignatureException",   "SignatureDoesNotMatch",
+        "IncompleteSignature",         "MissingAuthenticationToken",
     };
     int hit = 0;
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)

@@ -10,7 +10,7 @@
 
 #define WHERE "--faults"
 #define ITEM_HINT                                                                        \
-    "use 500, 503, throttle, reset, late (with a probability), seed, ops, expire or "  \
+    "use 500, 503, throttle, reset, late (with a probability), seed, ops, expire or "    \
     "outage"
 #define TWO53 9007199254740992.0 /* 2^53: u is drawn in [0, 2^53) */
 

@@ -451,7 +451,7 @@ TEST(Call, RefusedCredentialsAreRenewedOnceForEveryCaller)
             f.spec.after = nullptr;
             f.spec.breaker = b;
             f.spec.creds = k;
-            unsigned gen = 0; // no client: keeper_sync is not called, so
+            unsigned gen = 0;        // no client: keeper_sync is not called, so
             f.spec.creds_gen = &gen; // the scripted service sees the renewal below
             Refusing ref;
             ref.gen = &gen;
@@ -507,7 +507,14 @@ TEST(Call, CredentialsThatCannotBeRenewedPauseTheJobNotFailTheItem)
     ref.gen = &gen;
     call_report r;
     iot_result res;
-    // opens an outage at once (not after 100 failures), then pauses
+    // before any call was accepted, refused credentials are wrong ones: a
+    // final answer at once (a typo is not waited on for the max outage)
+    EXPECT_EQ(CALL_FAILED, call_run(&r, &f.spec, refusing_fn, &ref, &res));
+    EXPECT_EQ(1, r.attempts);
+    // once they have worked, they expired: an outage at once (not after 100
+    // failures), then the pause
+    Script up{{IOT_OK}};
+    EXPECT_EQ(CALL_DONE, call_run(&r, &f.spec, scripted, &up, &res));
     EXPECT_EQ(CALL_PAUSED, call_run(&r, &f.spec, refusing_fn, &ref, &res));
     call_outage ou;
     call_breaker_status(b, &ou);

@@ -846,15 +846,15 @@ TEST(ClientErrors, CredentialRefusalsAreMarked)
         const char *code, *message;
         int refused;
     } cases[] = {
-        {403, "ExpiredTokenException", "The security token included in the request is expired",
-         1},
+        {403, "ExpiredTokenException",
+         "The security token included in the request is expired", 1},
         {400, "ExpiredToken", "expired", 1},
         {403, "UnrecognizedClientException", "The security token is invalid", 1},
         {403, "InvalidClientTokenId", "x", 1},
         {403, "InvalidSignatureException", "The request signature we calculated", 1},
         // the clock, not the credentials: the skew correction's
-        {403, "InvalidSignatureException", "Signature expired: 20260101T000000Z is now earlier",
-         0},
+        {403, "InvalidSignatureException",
+         "Signature expired: 20260101T000000Z is now earlier", 0},
         {403, "AccessDeniedException", "not authorized", 0},
         {404, "ResourceNotFoundException", "x", 0},
         {500, "ExpiredTokenException", "x", 0},

@@ -13,7 +13,7 @@
 #      list the 6 succeeded and the 1 skipped.
 #   4. A longer Phase 1 run (a generated file): the terminal is resized to
 #      120x40 while it runs; quitting during the run stops it; a new console
-#      shows the job cancelled and resumes it to 100 %.
+#      shows the job paused and resumes it to 100 %.
 #
 # Golden screens. Every screen the flow saves (80x24 and 120x40, as text) is
 # written into $TEST_UNDECLARED_OUTPUTS_DIR (or $SCREENS_DIR, or a temporary
@@ -61,7 +61,7 @@ fi
 GOLDEN=${GOLDEN_DIR:-tests/screens}
 UPDATE=${UPDATE_SCREENS:-0}
 SCREEN_DEADLINE=${SCREEN_DEADLINE:-5} # seconds a save waits for the golden screen
-PROGRESS_SCREENS="120x40-14-run-resized 120x40-15-quit-running 120x40-16-jobs-cancelled
+PROGRESS_SCREENS="120x40-14-run-resized 120x40-15-quit-running 120x40-16-jobs-paused
     120x40-17-resumed-done"
 own_tmp=0
 if [ -n "${TEST_TMPDIR:-}" ]; then
@@ -341,10 +341,10 @@ wait_for "Quit while a job runs?" "Stop and quit" && save 120x40-15-quit-running
 keys y
 wait_for "CONSOLE-EXIT=0"
 status=$(env -i HOME="$TMP/home" XDG_STATE_HOME="$STATE" "$TP" status --output tsv 2>&1)
-echo "$status" | grep -q "cancelled" || fail "the job is not cancelled in the journal: $status"
+echo "$status" | grep -q "paused" || fail "quitting did not pause the job in the journal: $status"
 
 launch "$TP"
-wait_for "thingpress · Jobs" "cancelled" "line3-generated.txt" && save 120x40-16-jobs-cancelled
+wait_for "thingpress · Jobs" "paused" "line3-generated.txt" && save 120x40-16-jobs-paused
 keys F5
 wait_for "100%  400/400 items" "Done: 400 items provisioned" && save 120x40-17-resumed-done
 screen | grep -Eq "earlier [1-9][0-9]*" || fail "the resumed run did not start from the journal"

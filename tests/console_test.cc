@@ -465,11 +465,12 @@ TEST(ConsoleApp, QuitAsksWhileAJobRuns)
     t.key('q');
     rx = t.key('y');
     EXPECT_TRUE(rx & RX_QUIT);
-    EXPECT_TRUE(rx & RX_CANCEL_JOB);
-    // a signal while running: cancel and quit at once
+    EXPECT_TRUE(rx & RX_PAUSE_JOB); // quitting pauses; only F8 cancels
+    EXPECT_FALSE(rx & RX_CANCEL_JOB);
+    // a signal while running: pause and quit at once
     act x = A(ACT_INTERRUPT);
     rx = app_do(&t.a, x);
-    EXPECT_EQ(rx & (RX_QUIT | RX_CANCEL_JOB), RX_QUIT | RX_CANCEL_JOB);
+    EXPECT_EQ(rx & (RX_QUIT | RX_PAUSE_JOB | RX_CANCEL_JOB), RX_QUIT | RX_PAUSE_JOB);
 }
 
 TEST(ConsoleApp, HelpOpensAndCloses)
@@ -713,7 +714,7 @@ static eng_snapshot snap(eng_state st, long long job_id, size_t total, size_t do
     return s;
 }
 
-TEST(ConsoleApp, PauseIsCancelAndResumeStartsTheSameJobAgain)
+TEST(ConsoleApp, PauseIsNotCancelAndResumeStartsTheSameJobAgain)
 {
     App t;
     app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
@@ -725,17 +726,21 @@ TEST(ConsoleApp, PauseIsCancelAndResumeStartsTheSameJobAgain)
     app_run_update(&t.a, &s, nullptr, 0);
     EXPECT_FALSE(t.key(KM_F(5)) & RX_START_JOB); // running
     rx = t.key('p');
-    EXPECT_TRUE(rx & RX_CANCEL_JOB);
+    EXPECT_TRUE(rx & RX_PAUSE_JOB);
+    EXPECT_FALSE(rx & RX_CANCEL_JOB);
     EXPECT_TRUE(t.a.run.stopping);
-    EXPECT_FALSE(t.key('p') & RX_CANCEL_JOB); // once
-    s.state = ENG_CANCELLED;
+    EXPECT_FALSE(t.key('p') & RX_PAUSE_JOB); // once
+    s.state = ENG_PAUSED;
     rx = app_run_update(&t.a, &s, nullptr, 0);
     EXPECT_TRUE(rx & RX_LOAD_JOBS);
     EXPECT_FALSE(t.a.run.stopping);
     EXPECT_TRUE(t.a.run.paused);
     EXPECT_EQ(t.a.screen, APP_RUN);
+    // the status line no longer says "pausing..."
+    EXPECT_EQ(std::string(t.a.msg), "job 5 paused with its items pending: F5 resumes it");
     rx = t.key(KM_F(5));
     EXPECT_TRUE(rx & RX_START_JOB);
+    EXPECT_FALSE(t.a.run.resume_cancelled);
     EXPECT_STREQ(t.a.run.file, "/s/m.csv");
     app_run_started(&t.a, 1, nullptr);
     s.state = ENG_RUNNING;
@@ -816,6 +821,13 @@ TEST(ConsoleApp, ResumeFromTheJobsScreen)
     ASSERT_EQ(t.a.cfg.n_policies, 2u);
     EXPECT_STREQ(t.a.cfg.policies[1], "P2");
     EXPECT_EQ(t.a.cfg.thing_deferred, 1);
+    // F5 on a cancelled job is the operator's explicit resume; on a paused
+    // one it is the ordinary resume
+    EXPECT_TRUE(t.a.run.resume_cancelled);
+    App p;
+    set_jobs(&p.a, {job(6, 1, JOB_PAUSED, "/s/m.csv", 7, 3, 0, 0)});
+    EXPECT_TRUE(p.key(KM_F(5)) & RX_START_JOB);
+    EXPECT_FALSE(p.a.run.resume_cancelled);
 
     // a job sent elsewhere is not resumed through this endpoint
     App u;
@@ -1312,7 +1324,7 @@ TEST(ConsoleVm, RunProgressRatesThrottlingAndErrors)
     every_row_is_the_width(m.v);
     EXPECT_EQ(m.row(3).substr(0, 7), "[\xe2\x96\x88\xe2\x96\x88");
     // paused
-    s.state = ENG_CANCELLED;
+    s.state = ENG_PAUSED;
     t.key('p');
     app_run_update(&t.a, &s, nullptr, 0);
     vm_build(&m.v, &t.a);

@@ -121,8 +121,11 @@ struct JobRun {
     size_t polls = 0, events = 0;
 };
 
-// What run_job calls at each poll of a running job; true cancels the job.
+// What run_job calls at each poll of a running job; true cancels the job
+// (pauses it when g_pause_instead).
 using PollFn = std::function<bool(const eng_snapshot &)>;
+bool g_pause_instead = false;    // on_poll pauses (an interruption), not cancels
+bool g_resume_cancelled = false; // eng_opts.resume_cancelled
 
 // Starts a job, polls it from this thread (snapshot + events every ms) and
 // from a second poller thread; cancels it once on_poll says so (empty:
@@ -143,6 +146,7 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
     o.workers = workers;
     o.test_hook = hook;
     o.test_hook_ctx = hook_ctx;
+    o.resume_cancelled = g_resume_cancelled;
     eng *g = nullptr;
     err e;
     err_clear(&e);
@@ -171,7 +175,10 @@ JobRun run_job(const Sim &s, const jobcfg *cfg, const std::string &file,
             r.last.state != ENG_RUNNING)
             break;
         if (on_poll && !cancelled && r.last.state == ENG_RUNNING && on_poll(r.last)) {
-            eng_cancel(g);
+            if (g_pause_instead)
+                eng_pause(g);
+            else
+                eng_cancel(g);
             cancelled = true;
         }
         if (std::chrono::steady_clock::now() > deadline) {
@@ -273,12 +280,43 @@ TEST(Engine, CancelMidRunThenResume)
     EXPECT_GE(a.last.done, 20u);
     EXPECT_LT(a.last.done, kItems);
 
+    // the operator's cancel is not undone by running the same file again
+    JobRun r = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    EXPECT_EQ(r.final, ENG_REJECTED) << r.last.message;
+    EXPECT_EQ(r.last.cancelled_job, 1);
+    EXPECT_EQ(r.last.calls, 0u);
+    EXPECT_NE(std::string(r.last.message).find("was cancelled by the operator"),
+              std::string::npos)
+        << r.last.message;
+
+    // an explicit resume goes on with it
+    g_resume_cancelled = true;
     JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    g_resume_cancelled = false;
     EXPECT_EQ(b.final, ENG_DONE) << b.last.message;
     EXPECT_EQ(b.last.resumed, 1);
     EXPECT_EQ(b.last.already, a.last.done);
     EXPECT_EQ(b.last.done, kItems);
     EXPECT_EQ(b.last.failed, 0u) << b.last.message;
+}
+
+TEST(Engine, PauseThenTheSameJobResumes)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-pause";
+    Cfg c;
+    c.set("rate.RegisterCertificateWithoutCA", "40");
+    g_pause_instead = true;
+    JobRun a = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8, 20);
+    g_pause_instead = false;
+    EXPECT_EQ(a.final, ENG_PAUSED) << a.last.message;
+    EXPECT_LT(a.last.done, kItems);
+    EXPECT_EQ(a.last.failed, 0u);
+    JobRun b = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    EXPECT_EQ(b.final, ENG_DONE) << b.last.message;
+    EXPECT_EQ(b.last.resumed, 1);
+    EXPECT_EQ(b.last.already, a.last.done);
+    EXPECT_EQ(b.last.done, kItems);
 }
 
 namespace
@@ -675,10 +713,12 @@ TEST(Engine, ResumeKeepsTheAttempts)
     mkdir(state.c_str(), 0700);
     Cfg c;                           // register, then attach the policy
     c.set("rate.AttachPolicy", "4"); // registered items queue up at the policy
+    g_pause_instead = true;
     JobRun a =
         run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8,
                 [](const eng_snapshot &sn) { return sn.counts[ENG_REGISTERED] >= 12; });
-    EXPECT_EQ(a.final, ENG_CANCELLED) << a.last.message;
+    g_pause_instead = false;
+    EXPECT_EQ(a.final, ENG_PAUSED) << a.last.message;
     size_t waiting = 0;
     for (const jnl_item &it : journal_items(state, nullptr))
         if (it.status == JNL_PENDING && it.step == 1) {

@@ -431,8 +431,8 @@ TEST(SimHttp, ExpireSpec)
 
 TEST(SimHttp, OutageSpec)
 {
-    for (const char *bad : {"outage:5", "outage:+5", "outage:5+0", "outage:x+1", "outage:",
-                            "outage:1+1,outage:2+2"}) {
+    for (const char *bad : {"outage:5", "outage:+5", "outage:5+0", "outage:x+1",
+                            "outage:", "outage:1+1,outage:2+2"}) {
         sim_opts o = strict("unlimited", bad);
         sim *s = nullptr;
         err e;

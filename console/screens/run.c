@@ -68,7 +68,7 @@ static int run_act(app *a, act x)
         a->run.stopping = 1;
         a->run.paused = 1;
         app_message(a, 0, "pausing after the calls in flight...");
-        return RX_DIRTY | RX_CANCEL_JOB;
+        return RX_DIRTY | RX_PAUSE_JOB;
     case ACT_CANCEL:
         if (!app_run_busy(a) || a->run.stopping)
             return RX_NONE;
@@ -90,7 +90,14 @@ static int run_act(app *a, act x)
             app_message(a, 1, "the job was refused: %s", s->message);
             return RX_DIRTY;
         }
-        return app_start_job(a);
+        {
+            /* F5 right after a cancel is the operator's explicit resume */
+            int was_cancelled = a->run.have && s->state == ENG_CANCELLED;
+            int rx = app_start_job(a);
+            if (rx & RX_START_JOB)
+                a->run.resume_cancelled = was_cancelled;
+            return rx;
+        }
     case ACT_ENTER:
     case ACT_RIGHT:
     case ACT_BACK:
@@ -214,16 +221,15 @@ static void run_state(const app *a, char *out, size_t n, vm_role *role)
         *role = ROLE_ERROR;
         break;
     case ENG_CANCELLED:
-        if (a->run.paused)
-            snprintf(out, n, "Paused: the job is saved in the journal; F5 resumes it");
-        else
-            snprintf(out, n,
-                     "Cancelled: the job is saved in the journal and can be "
-                     "resumed");
+        snprintf(out, n,
+                 "Cancelled: the job is saved in the journal; F5 goes on with it");
         *role = ROLE_WARN;
         break;
     case ENG_PAUSED:
-        snprintf(out, n, "Paused by the outage: %s (F5 resumes)", s->message);
+        if (a->run.paused || !s->message[0])
+            snprintf(out, n, "Paused: the job is saved in the journal; F5 resumes it");
+        else
+            snprintf(out, n, "Paused by the outage: %s (F5 resumes)", s->message);
         *role = ROLE_WARN;
         break;
     case ENG_REJECTED:

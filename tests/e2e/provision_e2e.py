@@ -896,11 +896,13 @@ class Crashes(E2E):
             wait_for(lambda: self.done_so_far(state) > 20, 30, "the job to start")
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=60)
-            self.assertEqual(p.returncode, 1, "after SIGINT: %s %s" % (out, err))
+            # an interruption pauses the job (exit 2: it did not finish)
+            self.assertEqual(p.returncode, 2, "after SIGINT: %s %s" % (out, err))
             self.assertIn("interrupted", err)
+            self.assertIn("paused with", out)
             doc = status_json(state, 1)
             counts = doc["job"]["counts"]
-            self.assertEqual(doc["job"]["status"], "cancelled")
+            self.assertEqual(doc["job"]["status"], "paused")
             self.assertEqual(counts["failed"], 0, counts)
             self.assertGreater(counts["done"], 0, counts)
             self.assertLess(counts["done"], self.N, counts)
@@ -1057,11 +1059,11 @@ class Paths(E2E):
 
             # 1. started from a with a relative path, stopped by Ctrl-C
             r1 = self.interrupt(argv("certs.txt"), a, state, 20)
-            self.assertEqual(r1.rc, 1, "after SIGINT:\n%s" % r1)
+            self.assertEqual(r1.rc, 2, "after SIGINT:\n%s" % r1)
             where = os.path.realpath(os.path.join(a, "certs.txt"))
             doc = status_json(state, 1)
             self.assertEqual(doc["job"]["file"], where, "the path the journal records")
-            self.assertEqual(doc["job"]["status"], "cancelled")
+            self.assertEqual(doc["job"]["status"], "paused")
             done1 = doc["job"]["counts"]["done"]
             self.assertLess(done1, self.N)
             redo_checks = [(len(self.audit_lines(state)), self.done_items(state), 2)]

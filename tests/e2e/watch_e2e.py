@@ -26,7 +26,7 @@ Phase 1 `provision` run, then drives `thingpress watch DIR` as an MES would:
      malformed file: to failed/ with the parser's reason); done/, failed/, the
      state directory, a folder without an input extension and hidden ones
      stay where they are.
-  6. SIGTERM during a job (exit 0, the file stays, the job cancelled and
+  6. SIGTERM during a job (exit 0, the file stays, the job paused and
      resumable), then kill -9 during a job (the file stays), then a restart:
      the job resumes and completes; exact registry, each item done once in
      the journal, no mutating call failed, repeats bounded by the calls in
@@ -456,7 +456,7 @@ class Watch(e2e.E2E):
         self.assertTrue(self.in_folder("big.json"), "the file left DIR after SIGTERM")
         doc = e2e.status_json(self.state)["jobs"]
         job = [j for j in doc if j["phase"] == 2][0]
-        self.assertEqual(job["status"], "cancelled")
+        self.assertEqual(job["status"], "paused")
         first = job["counts"]["done"]
         self.assertLess(first, n)
 
