@@ -1,15 +1,25 @@
 /* thingpress validate FILE: parse + validate, no network (DESIGN.md §4, §5).
  * Output streams as items are validated, so a 1,000,000-line file prints in
  * constant memory; the text report lists problems as they come, then the
- * summary. */
+ * summary.
+ *
+ * --check-registry adds the registry's read-only state to each verdict
+ * (engine/regcheck.h rc_verdict): a first pass collects the fingerprints, the
+ * registry check answers them (paging through ListCertificates for large
+ * files), and the second pass prints the folded verdicts. It uses the same
+ * endpoint and credential options as provision. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "cli/cmd.h"
 #include "cli/jobopts.h"
+#include "cli/provctx.h"
+#include "cli/regfold.h"
+#include "engine/regcheck.h"
 #include "parsers/scan.h"
 
 typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV } out_mode;
@@ -26,6 +36,11 @@ typedef struct {
     size_t hidden; /* problems not printed (text) */
     int first;     /* json: no item printed yet */
     buf line;
+    /* --check-registry: per item index, the registry's answer */
+    rc_result *reg;
+    size_t n_reg;
+    int phase;
+    size_t ok, warn, error; /* the folded verdicts */
 } emitter;
 
 static const char help[] =
@@ -38,6 +53,11 @@ static const char help[] =
     "                          tsv: index, thing_name, fingerprint, verdict, message\n"
     "                          json: the same items and a summary, one document\n"
     "  --threads N             decoder threads (default: all cores)\n"
+    "  --check-registry        also ask the registry (read-only) about each\n"
+    "                          certificate and fold its state into the verdict:\n"
+    "                          Phase 2 not registered or REVOKED is an error,\n"
+    "                          already ACTIVE is done; takes provision's endpoint\n"
+    "                          and credential options (below)\n"
     "\n"
     "Exit status: 0 all items valid (warnings allowed), 1 some items invalid,\n"
     "2 the file or the invocation was rejected.\n"
@@ -69,9 +89,31 @@ static const char *color_of(const emitter *em, item_verdict v)
     return v == ITEM_ERROR ? "\033[1;31m" : v == ITEM_WARN ? "\033[33m" : "\033[32m";
 }
 
+/* The registry's state folded into the item's verdict and message. */
+static void fold_registry(emitter *em, item *it)
+{
+    if (!em->reg || it->index >= em->n_reg || em->reg[it->index].state == RC_PENDING)
+        return;
+    char why[300];
+    item_verdict v = rc_verdict(em->phase, &em->reg[it->index], why, sizeof why);
+    if (!why[0])
+        return;
+    if (v > it->verdict)
+        it->verdict = v;
+    size_t len = strlen(it->message);
+    snprintf(it->message + len, sizeof it->message - len, "%s%s", len ? "; " : "", why);
+}
+
 static int emit(void *ctx, item *it)
 {
     emitter *em = ctx;
+    fold_registry(em, it);
+    if (it->verdict == ITEM_ERROR)
+        em->error++;
+    else if (it->verdict == ITEM_WARN)
+        em->warn++;
+    else
+        em->ok++;
     char fpbuf[256];
     const char *fp = shown_fingerprint(it, fpbuf, sizeof fpbuf);
     buf *b = &em->line;
@@ -152,8 +194,11 @@ static const char *phase_text(vendor v)
 
 int cmd_validate(int argc, char **argv)
 {
-    jobcfg jo;
-    jobcfg_init(&jo);
+    provctx pc;
+    provctx_init(&pc);
+    emitter em;
+    memset(&em, 0, sizeof em);
+    int check_reg = 0;
     err e;
     err_clear(&e);
     out_mode mode = OUT_TEXT;
@@ -161,21 +206,22 @@ int cmd_validate(int argc, char **argv)
     int threads = 0, rc = EXIT_REJECTED;
     char msg[700];
 
-    if (jobopts_preload(&jo, argc, argv, &e)) {
-        cli_error("%s", err_format(&e, msg, sizeof msg));
+    if (provctx_preload(&pc, argc, argv))
         goto out;
-    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int t = jobopts_take(&jo, argc, argv, &i, &e);
-        if (t < 0) {
-            cli_error("%s", err_format(&e, msg, sizeof msg));
+        int t = provctx_option(&pc, argc, argv, &i);
+        if (t < 0)
             goto out;
-        }
         if (t > 0)
             continue;
+        if (!strcmp(a, "--check-registry")) {
+            check_reg = 1;
+            continue;
+        }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(help, stdout);
+            fputs(provctx_help, stdout);
             fputs(jobopts_help, stdout);
             rc = EXIT_GOOD;
             goto out;
@@ -224,23 +270,29 @@ int cmd_validate(int argc, char **argv)
         cli_error("validate: missing FILE (try 'thingpress validate --help')");
         goto out;
     }
-    if (jobcfg_check(&jo, &e)) {
+    if (jobcfg_check(&pc.cfg, &e)) {
         cli_error("%s", err_format(&e, msg, sizeof msg));
         goto out;
     }
 
     scan_opts so = {0};
-    so.src.vendor = jo.vendor;
-    so.src.infineon_bundle = jo.infineon_bundle;
-    so.src.microchip_signers = jo.microchip_signers;
-    so.val.has_thing_type = jo.thing_type != NULL;
+    so.src.vendor = pc.cfg.vendor;
+    so.src.infineon_bundle = pc.cfg.infineon_bundle;
+    so.src.microchip_signers = pc.cfg.microchip_signers;
+    so.val.has_thing_type = pc.cfg.thing_type != NULL;
     so.threads = threads;
 
-    emitter em = {.mode = mode, .out = stdout, .first = 1};
+    em.mode = mode;
+    em.out = stdout;
+    em.first = 1;
     const char *nc = getenv("NO_COLOR");
     em.color = mode == OUT_TEXT && isatty(fileno(stdout)) && !(nc && *nc);
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+    if (check_reg && regfold_check(&pc, path, &so, &em.reg, &em.n_reg, &em.phase)) {
+        rc = EXIT_REJECTED;
+        goto out;
+    }
 
     if (mode == OUT_JSON) {
         buf h = BUF_INIT;
@@ -253,6 +305,11 @@ int cmd_validate(int argc, char **argv)
     scan_summary sum;
     int src = scan_file(&sum, path, &so, emit, &em, &e);
     buf_free(&em.line);
+    if (em.reg) { /* the registry's verdicts */
+        sum.ok = em.ok;
+        sum.warn = em.warn;
+        sum.error = em.error;
+    }
 
     if (mode == OUT_JSON) {
         buf t = BUF_INIT;
@@ -317,6 +374,7 @@ int cmd_validate(int argc, char **argv)
     }
     scan_summary_free(&sum);
 out:
-    jobcfg_free(&jo);
+    free(em.reg);
+    provctx_free(&pc);
     return rc;
 }

@@ -275,7 +275,9 @@ int provctx_connect(provctx *p)
         set_account(p);
         return 0;
     }
-    if (start_local(p, &e)) {
+    /* the sample resources, as in the console: the bundled files run end to
+     * end on a fresh local endpoint, headless too */
+    if (start_local(p, &e) || sim_seed_samples(p->sm, &e)) {
         cli_error("local endpoint: %s", err_format(&e, msg, sizeof msg));
         return -1;
     }

@@ -740,8 +740,14 @@ int app_set_file_kind(app *a, vendor kind, const char *error)
     a->file.kind = kind;
     int phase = vendor_is_phase2(kind) ? 2 : 1;
     if (phase != a->file.phase) {
+        /* known only now: the operator may already be moving in the form,
+         * and the cursor stays where it is */
+        int keep = a->file.phase == 0;
+        app_field f = a->setup.field;
         a->file.phase = phase;
         form_reset(a);
+        if (keep)
+            a->setup.field = f;
     }
     return RX_DIRTY;
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "tests/testutil.h"
 
 namespace
@@ -140,6 +142,47 @@ TEST(CliValidate, ValidDeviceInfosPass)
     // the file has it in upper case; the column is lowercased
     EXPECT_EQ("589b045c6a808fa2b02dc1a72f8e8d565260b85207703a8bef01826054ac7728",
               rows[1][2]);
+}
+
+// Issue 14: --check-registry folds the registry's state into each verdict,
+// read-only, on the same endpoint options as provision (here the embedded
+// local endpoint: no AWS configuration).
+TEST(CliValidate, CheckRegistryFoldsTheRegistryIntoTheVerdict)
+{
+    std::string state = tu::temp_file("checkreg.keep", "");
+    state = state.substr(0, state.rfind('/')) + "/checkreg";
+    mkdir(state.c_str(), 0700);
+    std::string env = "env -i PATH=/usr/bin:/bin HOME=" + state;
+    std::string st = " --state " + state + "/st ";
+    const char *dev = "testdata/mes/device-infos-espressif-phase2.json";
+    // Phase 2 before Phase 1: not registered, an error each
+    Result a = run("validate --check-registry --output tsv" + st + dev, env);
+    EXPECT_EQ(1, a.rc) << a.out << a.err;
+    auto rows = tsv_rows(a.out);
+    ASSERT_EQ(7u, rows.size()) << a.out;
+    for (auto &r : rows) {
+        EXPECT_EQ("error", r[3]);
+        EXPECT_EQ("not registered: run Phase 1 first", r[4]);
+    }
+    // Phase 1 (the sample policy is there headless too), then Phase 2 is ok
+    Result p = run("provision --policies BasicTestPolicy" + st +
+                       "testdata/espressif/manifest-espressif.csv",
+                   env);
+    ASSERT_EQ(0, p.rc) << p.out << p.err;
+    Result b = run("validate --check-registry --output tsv" + st + dev, env);
+    EXPECT_EQ(0, b.rc) << b.out << b.err;
+    for (auto &r : tsv_rows(b.out))
+        EXPECT_EQ("ok", r[3]) << r[4];
+    // and the vendor file says they are registered already
+    Result c = run("validate --check-registry --output json" + st +
+                       "testdata/espressif/manifest-espressif.csv",
+                   env);
+    EXPECT_EQ(0, c.rc) << c.err;
+    EXPECT_NE(c.out.find("already registered (INACTIVE)"), std::string::npos) << c.out;
+    // nothing but reads: the check sent no mutating call (the journal has
+    // the one provision job only)
+    Result s = run("status --output tsv" + st, env);
+    EXPECT_EQ(1u, tsv_rows(s.out).size()) << s.out;
 }
 
 TEST(CliValidate, InvalidDeviceInfosAreRejectedWithTheDocumentedReason)

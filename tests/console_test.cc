@@ -580,7 +580,13 @@ TEST(ConsoleApp, SetupFormPrefillsEditsAndToggles)
 
     app_choose_file(&t.a, "/s/manifest.csv", VENDOR_AUTO, -1);
     EXPECT_EQ(t.a.file.phase, 0);
+    // the operator moves in the form while the file's kind is detected: the
+    // detection's answer does not move the cursor back
+    t.key(KM_END);
+    app_field was = t.a.setup.field;
+    EXPECT_NE(was, FLD_POLICIES);
     EXPECT_TRUE(app_set_file_kind(&t.a, VENDOR_ESPRESSIF, nullptr) & RX_DIRTY);
+    EXPECT_EQ(t.a.setup.field, was);
     EXPECT_EQ(t.a.file.phase, 1);
     EXPECT_EQ(t.a.cfg.n_thing_groups, 0u);
     EXPECT_EQ(t.a.cfg.thing_type, nullptr);

@@ -15,6 +15,7 @@
 using std::atomic_int; // engine/rate.h names C11's atomic_int
 
 extern "C" {
+#include "base/b64.h"
 #include "engine/regcheck.h"
 #include "iot/client.h"
 #include "sim/sim.h"
@@ -140,6 +141,89 @@ TEST(Regcheck, StatusAbsentAndMalformed)
     unsigned long long served = 0, rejected = 0;
     sim_counts(s.s, &served, &rejected, nullptr);
     EXPECT_EQ(served, 1u + 3u); // the register, then three DescribeCertificate
+}
+
+namespace
+{
+// The PEM of line n of the Generated fixture (each line: a PEM, base64ed).
+std::string generated_pem(size_t n)
+{
+    std::string all = tu::slurp("testdata/generated/certificates_test.txt"), line;
+    size_t at = 0;
+    for (size_t i = 0; i <= n; i++) {
+        size_t nl = all.find('\n', at);
+        line = all.substr(at, nl - at);
+        at = nl + 1;
+    }
+    std::vector<unsigned char> pem(b64_decoded_max(line.size()) + 1);
+    size_t len = 0;
+    EXPECT_EQ(b64_decode(pem.data(), &len, line.data(), line.size(), 0, nullptr), 0);
+    return std::string((const char *)pem.data(), len);
+}
+} // namespace
+
+// Issue 14: a large file is answered by listing the account (250 a page),
+// not one DescribeCertificate per certificate.
+TEST(Regcheck, ManyCertificatesAreAnsweredByListingTheAccount)
+{
+    Sim s;
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < 3; i++)
+        ids.push_back(s.register_pem(generated_pem(i), i == 2 ? "ACTIVE" : "INACTIVE"));
+    std::vector<std::string> absent;
+    for (int i = 0; i < 150; i++) {
+        char h[65];
+        snprintf(h, sizeof h, "%064x", i + 1);
+        absent.push_back(h);
+    }
+    std::vector<const char *> fps;
+    for (auto &id : ids)
+        fps.push_back(id.c_str());
+    for (auto &a : absent)
+        fps.push_back(a.c_str());
+    ASSERT_GE(fps.size(), (size_t)RC_LIST_MIN);
+    regcheck *r = nullptr;
+    err e;
+    err_clear(&e);
+    rc_opts o = s.opts();
+    ASSERT_EQ(rc_start(&r, &o, fps.data(), nullptr, fps.size(), &e), 0) << e.msg;
+    std::vector<rc_result> got = run_all(r);
+    rc_free(r);
+    ASSERT_EQ(got.size(), fps.size());
+    EXPECT_EQ(got[0].state, RC_PRESENT);
+    EXPECT_STREQ(got[0].status, "INACTIVE");
+    EXPECT_STREQ(got[2].status, "ACTIVE");
+    for (size_t i = 3; i < got.size(); i++)
+        EXPECT_EQ(got[i].state, RC_ABSENT) << i;
+    unsigned long long served = 0, rejected = 0;
+    sim_counts(s.s, &served, &rejected, nullptr);
+    EXPECT_EQ(served, 3u + 1u); // the registers, then one ListCertificates page
+}
+
+TEST(Regcheck, TheRegistryFoldedIntoTheVerdict)
+{
+    char m[200];
+    rc_result r;
+    memset(&r, 0, sizeof r);
+    r.state = RC_ABSENT;
+    EXPECT_EQ(rc_verdict(2, &r, m, sizeof m), ITEM_ERROR);
+    EXPECT_STREQ(m, "not registered: run Phase 1 first");
+    EXPECT_EQ(rc_verdict(1, &r, m, sizeof m), ITEM_OK);
+    EXPECT_STREQ(m, "");
+    r.state = RC_PRESENT;
+    snprintf(r.status, sizeof r.status, "REVOKED");
+    EXPECT_EQ(rc_verdict(2, &r, m, sizeof m), ITEM_ERROR);
+    EXPECT_EQ(rc_verdict(1, &r, m, sizeof m), ITEM_ERROR);
+    snprintf(r.status, sizeof r.status, "ACTIVE");
+    EXPECT_EQ(rc_verdict(2, &r, m, sizeof m), ITEM_OK);
+    EXPECT_STREQ(m, "already ACTIVE: already done");
+    snprintf(r.status, sizeof r.status, "INACTIVE");
+    EXPECT_EQ(rc_verdict(1, &r, m, sizeof m), ITEM_OK);
+    EXPECT_STREQ(m, "already registered (INACTIVE)");
+    snprintf(r.status, sizeof r.status, "PENDING_TRANSFER");
+    EXPECT_EQ(rc_verdict(2, &r, m, sizeof m), ITEM_ERROR);
+    r.state = RC_ERROR;
+    EXPECT_EQ(rc_verdict(2, &r, m, sizeof m), ITEM_WARN);
 }
 
 TEST(Regcheck, PacedAndStoppable)
