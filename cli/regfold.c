@@ -9,7 +9,6 @@
 #include "base/xalloc.h"
 #include "cli/cmd.h"
 
-
 typedef struct {
     char (*fps)[65];
     size_t *idx;
@@ -94,4 +93,3 @@ int regfold_check(provctx *pc, const char *path, const scan_opts *so, rc_result 
     rc_free(r);
     return 0;
 }
-

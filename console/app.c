@@ -261,7 +261,11 @@ int app_retargeted(app *a, const app_target *t, const char *error)
         for (size_t i = 0; i < a->pv.n; i++) {
             a->pv.v[i].rc_state = RC_PENDING;
             a->pv.v[i].rc_status[0] = '\0';
+            a->pv.v[i].rc_verdict = ITEM_OK;
+            a->pv.v[i].rc_msg[0] = '\0';
         }
+        a->pv.rc_bad = 0;
+        app_pv_problems(a);
         a->pv.rc_on = 0;
         a->pv.rc_finished = 0;
         a->pv.rc_checked = a->pv.rc_total = 0;
@@ -551,6 +555,8 @@ static int dialog_do(app *a, act x)
     case DLG_SKIP_INVALID:
         a->cfg.skip_invalid = 1;
         return app_start_job(a);
+    case DLG_REGISTRY_ERRORS:
+        return app_start_job(a);
     case DLG_QUIT_RUNNING:
         a->run.stopping = 1;
         a->run.paused = 1;
@@ -813,6 +819,14 @@ int app_check_results(app *a, const rc_result *r, size_t n)
             continue;
         row->rc_state = (int)r[i].state;
         snprintf(row->rc_status, sizeof row->rc_status, "%s", r[i].status);
+        /* the registry's state is part of the verdict (DESIGN.md §4) */
+        row->rc_verdict =
+            rc_verdict(a->file.phase, &r[i], row->rc_msg, sizeof row->rc_msg);
+        if (row->rc_verdict == ITEM_ERROR && row->verdict != ITEM_ERROR) {
+            if (!a->pv.rc_bad++)
+                snprintf(a->pv.rc_first, sizeof a->pv.rc_first, "item %zu %s: %s",
+                         row->idx, row->name, row->rc_msg);
+        }
         switch (r[i].state) {
         case RC_ABSENT:
             a->pv.rc_absent++;
@@ -834,7 +848,24 @@ int app_check_results(app *a, const rc_result *r, size_t n)
             break;
         }
     }
+    if (n)
+        app_pv_problems(a);
     return n ? RX_DIRTY : RX_NONE;
+}
+
+void app_pv_problems(app *a)
+{
+    a->pv.n_problems = 0;
+    for (size_t i = 0; i < a->pv.n; i++) {
+        if (pv_row_verdict(&a->pv.v[i]) == ITEM_OK)
+            continue;
+        if (a->pv.n_problems == a->pv.cap_problems) {
+            a->pv.cap_problems = a->pv.cap_problems ? a->pv.cap_problems * 2 : 64;
+            a->pv.problems =
+                xrealloc(a->pv.problems, a->pv.cap_problems * sizeof *a->pv.problems);
+        }
+        a->pv.problems[a->pv.n_problems++] = i;
+    }
 }
 
 int app_check_status(app *a, size_t checked, size_t total, int finished)

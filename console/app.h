@@ -69,9 +69,10 @@ enum {
 
 typedef enum {
     DLG_NONE,
-    DLG_SKIP_INVALID, /* start, leaving the invalid items out? */
-    DLG_QUIT_RUNNING, /* quit while a job runs? */
-    DLG_CANCEL_RUN,   /* cancel the run? */
+    DLG_SKIP_INVALID,    /* start, leaving the invalid items out? */
+    DLG_QUIT_RUNNING,    /* quit while a job runs? */
+    DLG_CANCEL_RUN,      /* cancel the run? */
+    DLG_REGISTRY_ERRORS, /* start though the registry says items will fail? */
 } app_dialog;
 
 typedef enum {
@@ -209,6 +210,8 @@ typedef struct app {
         int rc_finished; /* every row checked, or stopped */
         size_t rc_checked, rc_total;
         size_t rc_absent, rc_error, rc_inactive, rc_active, rc_other;
+        size_t rc_bad;      /* items the registry makes errors (rc_verdict) */
+        char rc_first[300]; /* the first of them, for the start dialog */
     } pv;
 
     struct {
@@ -283,6 +286,8 @@ int app_run_update(app *a, const eng_snapshot *s, const eng_event *ev, size_t n)
 int app_run_freed(app *a);
 /* Registry check results and progress (rows matched by item index). */
 int app_check_results(app *a, const rc_result *r, size_t n);
+/* Rebuilds the preview's problem rows (the registry's verdicts included). */
+void app_pv_problems(app *a);
 int app_check_status(app *a, size_t checked, size_t total, int finished);
 
 /* The target asked by RX_RETARGET: resolved (t) or not (error; the previous

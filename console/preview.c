@@ -219,3 +219,17 @@ void pv_free(pv *p)
     free(p->signers);
     free(p);
 }
+
+item_verdict pv_row_verdict(const pv_row *r)
+{
+    return r->rc_verdict > r->verdict ? r->rc_verdict : r->verdict;
+}
+
+const char *pv_row_message(const pv_row *r, char *buf, size_t n)
+{
+    if (!r->rc_msg[0])
+        return r->message ? r->message : "";
+    snprintf(buf, n, "%s%s%s", r->message && r->message[0] ? r->message : "",
+             r->message && r->message[0] ? "; " : "", r->rc_msg);
+    return buf;
+}

@@ -39,9 +39,16 @@ typedef struct pv_row {
     char *message; /* owned: the reason, "" when ok */
     char *detail;  /* owned: lines for the detail pane */
     /* the optional registry check (engine/regcheck.h), filled by the app */
-    int rc_state;       /* an rc_state: RC_PENDING until checked */
-    char rc_status[16]; /* "INACTIVE", ... when RC_PRESENT */
+    int rc_state;            /* an rc_state: RC_PENDING until checked */
+    char rc_status[16];      /* "INACTIVE", ... when RC_PRESENT */
+    item_verdict rc_verdict; /* the registry's verdict (rc_verdict), ITEM_OK none */
+    char rc_msg[120];        /* its reason, "" none */
 } pv_row;
+
+/* A row's verdict with the registry's folded in, and its message (the
+ * file's, then the registry's; into buf). */
+item_verdict pv_row_verdict(const pv_row *r);
+const char *pv_row_message(const pv_row *r, char *buf, size_t n);
 
 void pv_rows_free(pv_row *v, size_t n);
 

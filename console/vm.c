@@ -424,6 +424,14 @@ static void build_dialog(vm *v, const app *a)
                  s->job_id, 100 * vm_run_fraction(s));
         snprintf(yes, sizeof yes, "Stop and quit");
         break;
+    case DLG_REGISTRY_ERRORS:
+        snprintf(title, sizeof title, "Items the registry refuses");
+        snprintf(textbuf, sizeof textbuf,
+                 "The registry check says %zu of %zu items will fail (the first: %s). "
+                 "Start anyway? They will be reported failed.",
+                 a->pv.rc_bad, a->pv.st.total, a->pv.rc_first);
+        snprintf(yes, sizeof yes, "Start anyway");
+        break;
     case DLG_CANCEL_RUN:
         snprintf(title, sizeof title, "Cancel the run?");
         snprintf(

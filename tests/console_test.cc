@@ -1547,6 +1547,23 @@ TEST(ConsoleApp, RegistryCheckStartsStopsAndFillsTheRows)
     EXPECT_EQ(t.a.pv.v[2].rc_state, RC_ABSENT);
     EXPECT_EQ(t.a.pv.rc_inactive, 1u);
     EXPECT_EQ(t.a.pv.rc_absent, 1u);
+    // issue 14: the registry is part of the verdict: Phase 2 and absent is
+    // an error, among the problems, and the start dialog says so
+    EXPECT_EQ(pv_row_verdict(&t.a.pv.v[2]), ITEM_ERROR);
+    EXPECT_STREQ(t.a.pv.v[2].rc_msg, "not registered: run Phase 1 first");
+    EXPECT_EQ(pv_row_verdict(&t.a.pv.v[0]), ITEM_OK);
+    ASSERT_EQ(t.a.pv.n_problems, 1u);
+    EXPECT_EQ(t.a.pv.problems[0], 2u);
+    EXPECT_EQ(t.a.pv.rc_bad, 1u);
+    rx = t.key(KM_F(5));
+    EXPECT_FALSE(rx & RX_START_JOB);
+    EXPECT_EQ(t.a.dialog, DLG_REGISTRY_ERRORS);
+    VM dm;
+    vm_build(&dm.v, &t.a);
+    EXPECT_GE(dm.find("Items the registry refuses"), 0);
+    EXPECT_GE(dm.find("The registry check says 1 of 3 items"), 0);
+    t.key(KM_ESC);
+    EXPECT_EQ(t.a.dialog, DLG_NONE);
     rx = t.key('c'); // a second press stops it
     EXPECT_TRUE(rx & RX_STOP_CHECK);
     EXPECT_TRUE(t.a.pv.rc_finished);
@@ -1554,6 +1571,8 @@ TEST(ConsoleApp, RegistryCheckStartsStopsAndFillsTheRows)
     EXPECT_TRUE(rx & RX_START_CHECK);
     EXPECT_EQ(t.a.pv.v[0].rc_state, RC_PENDING);
     EXPECT_EQ(t.a.pv.rc_inactive, 0u);
+    EXPECT_EQ(pv_row_verdict(&t.a.pv.v[2]), ITEM_OK); // its verdict is the file's again
+    EXPECT_EQ(t.a.pv.n_problems, 0u);
     // another file: the results no longer apply
     app_choose_file(&t.a, "/s/other.json", VENDOR_DEVICE_INFOS, 3);
     EXPECT_FALSE(t.a.pv.rc_on);
@@ -1582,7 +1601,8 @@ TEST(ConsoleVm, RegistryColumnAndSummary)
     EXPECT_EQ(m.trimmed(5),
               "      0  dev-0              00000000...0abc   2/3 ok      INACTIVE");
     EXPECT_EQ(m.trimmed(6),
-              "      1  dev-1              00000000...0abd   2/3 ok      absent");
+              "      1  dev-1              00000000...0abd   2/3 error   absent   "
+              "not register~");
     EXPECT_EQ(m.trimmed(7),
               "      2  dev-2              00000000...0abe   2/3 error   ...      bad");
     EXPECT_EQ(vm_role_at(&m.v, 6, 58), ROLE_ERROR); // Phase 2: not registered

@@ -124,12 +124,16 @@ static int preview_act(app *a, act x)
         for (size_t i = 0; i < a->pv.n; i++) {
             a->pv.v[i].rc_state = RC_PENDING;
             a->pv.v[i].rc_status[0] = '\0';
+            a->pv.v[i].rc_verdict = ITEM_OK;
+            a->pv.v[i].rc_msg[0] = '\0';
         }
         a->pv.rc_on = 1;
         a->pv.rc_finished = 0;
         a->pv.rc_checked = 0;
         a->pv.rc_total = a->pv.n;
         a->pv.rc_absent = a->pv.rc_error = a->pv.rc_inactive = 0;
+        a->pv.rc_bad = 0;
+        app_pv_problems(a);
         a->pv.rc_active = a->pv.rc_other = 0;
         return RX_DIRTY | RX_START_CHECK;
     case ACT_START: {
@@ -148,6 +152,11 @@ static int preview_act(app *a, act x)
         }
         if (st->error && !a->cfg.skip_invalid) {
             a->dialog = DLG_SKIP_INVALID;
+            a->dialog_yes = 0;
+            return RX_DIRTY;
+        }
+        if (a->pv.rc_bad) { /* the registry says these will fail */
+            a->dialog = DLG_REGISTRY_ERRORS;
             a->dialog_yes = 0;
             return RX_DIRTY;
         }
@@ -171,8 +180,9 @@ static app_list *preview_list(app *a, size_t *n)
 static int preview_row_text(app *a, size_t i, char *out, size_t n)
 {
     const pv_row *r = &a->pv.v[a->pv.problems_only ? a->pv.problems[i] : i];
-    snprintf(out, n, "%s %s %s %s", r->name, r->fp, item_verdict_name(r->verdict),
-             r->message);
+    char m[600];
+    snprintf(out, n, "%s %s %s %s", r->name, r->fp, item_verdict_name(pv_row_verdict(r)),
+             pv_row_message(r, m, sizeof m));
     return 1;
 }
 
@@ -293,14 +303,15 @@ static void build_preview(vm *v, const app *a)
         vm_cell(&rl, at, 6, TX_RIGHT,
                 !sel && r->n_attrs > r->attr_limit ? ROLE_ERROR : -1);
         vm_cell(&rl, " ", 1, TX_LEFT, -1);
-        vm_cell(&rl, item_verdict_name(r->verdict), 8, TX_LEFT,
-                sel ? -1 : (int)verdict_role(r->verdict));
+        vm_cell(&rl, item_verdict_name(pv_row_verdict(r)), 8, TX_LEFT,
+                sel ? -1 : (int)verdict_role(pv_row_verdict(r)));
         if (a->pv.rc_on) {
             vm_role rr;
             const char *rt = registry_text(a, r, &rr);
             vm_cell(&rl, rt, 9, TX_LEFT, sel ? -1 : (int)rr);
         }
-        vm_cell(&rl, r->message, -1, TX_LEFT, -1);
+        char m[600];
+        vm_cell(&rl, pv_row_message(r, m, sizeof m), -1, TX_LEFT, -1);
         vm_line_end(&rl);
     }
     int dr = app_detail_rows(a);
@@ -362,8 +373,8 @@ static void build_preview(vm *v, const app *a)
         size_t i = top + (size_t)(k - 1);
         const char *s = i < nl ? lines[i] : "";
         vm_role role = ROLE_NORMAL;
-        if (r && r->verdict != ITEM_OK && !strncmp(s, "Verdict:", 8))
-            role = verdict_role(r->verdict);
+        if (r && pv_row_verdict(r) != ITEM_OK && !strncmp(s, "Verdict:", 8))
+            role = verdict_role(pv_row_verdict(r));
         vm_text_rowf(v, dy + k, role, a->utf8, "  %s", s);
     }
     vm_free_lines(lines, nl);
