@@ -4,6 +4,7 @@
  * --endpoint-url, the job runs against the embedded local endpoint. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "cli/cmd.h"
 #include "cli/jobopts.h"
 #include "cli/provctx.h"
+#include "cli/regfold.h"
 #include "engine/engine.h"
 
 static volatile sig_atomic_t interrupted;
@@ -28,7 +30,8 @@ static const char help[] =
     "file (Phase 2: activate, create things, attach) into AWS IoT Core. The same file\n"
     "with the same configuration resumes where an earlier run stopped.\n"
     "\n"
-    "  --dry-run             validate and check the account (pre-flight); send nothing\n"
+    "  --dry-run             validate, check the account (pre-flight) and the\n"
+    "                        registry's state of every item; send nothing\n"
     "  --resume-cancelled    go on with a job that was cancelled (else refused)\n";
 
 static const char help_exit[] =
@@ -94,6 +97,37 @@ static void progress(const eng_snapshot *s, int tty, int final)
                 finished, s->total, frac * 100, s->items_per_s, eta, s->failed,
                 s->throttles, eng_state_name(s->state));
     }
+}
+
+/* --dry-run: the registry's state of every item (read-only, as `validate
+ * --check-registry`): the items it would refuse are errors (exit 1). */
+static int dry_run_registry(provctx *pc, const char *path)
+{
+    scan_opts so = {0};
+    so.src.vendor = pc->cfg.vendor;
+    so.src.infineon_bundle = pc->cfg.infineon_bundle;
+    so.src.microchip_signers = pc->cfg.microchip_signers;
+    so.val.has_thing_type = pc->cfg.thing_type != NULL;
+    rc_result *reg = NULL;
+    size_t n = 0;
+    int phase = 0;
+    if (regfold_check(pc, path, &so, &reg, &n, &phase))
+        return EXIT_REJECTED;
+    size_t bad = 0, warned = 0, present = 0, absent = 0;
+    for (size_t i = 0; i < n; i++) {
+        char why[200];
+        item_verdict v = rc_verdict(phase, &reg[i], why, sizeof why);
+        present += reg[i].state == RC_PRESENT;
+        absent += reg[i].state == RC_ABSENT;
+        if (v == ITEM_ERROR && bad++ < 20)
+            printf("  error item %zu: %s\n", i, why);
+        if (v == ITEM_WARN && warned++ < 20)
+            printf("  warn  item %zu: %s\n", i, why);
+    }
+    printf("%s: registry: %zu registered, %zu not registered; %zu would fail\n", path,
+           present, absent, bad);
+    free(reg);
+    return bad ? EXIT_ITEMS : EXIT_GOOD;
 }
 
 int cmd_provision(int argc, char **argv)
@@ -221,7 +255,7 @@ int cmd_provision(int argc, char **argv)
     default: {
         if (s.dry_run) {
             printf("%s: %s\n", path, s.message);
-            rc = EXIT_GOOD;
+            rc = dry_run_registry(&pc, path);
             break;
         }
         const char *counts[] = {"registered", "activated", "things",

@@ -53,7 +53,7 @@ int regfold_check(provctx *pc, const char *path, const scan_opts *so, rc_result 
     }
     *phase = vendor_is_phase2(sum.vendor) ? 2 : 1;
     scan_summary_free(&sum);
-    if (provctx_connect(pc)) {
+    if (!pc->cr.target.endpoint_url && provctx_connect(pc)) { /* not yet connected */
         free(c.fps);
         free(c.idx);
         return -1;

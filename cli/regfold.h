@@ -6,7 +6,8 @@
  * item index; provctx_connect resolves the endpoint and credentials (or the
  * local endpoint); the registry check (regcheck.h) answers them, listing the
  * account for large files; the answers are returned indexed by item, for
- * the caller's second pass. Progress goes to stderr on a terminal.
+ * the caller's second pass (a provctx already connected is used as it is).
+ * Progress goes to stderr on a terminal.
  *
  * Threading: the calling thread, which waits for the check's own thread.
  * Ownership: *reg is the caller's (free). */

@@ -164,6 +164,15 @@ TEST(CliValidate, CheckRegistryFoldsTheRegistryIntoTheVerdict)
         EXPECT_EQ("error", r[3]);
         EXPECT_EQ("not registered: run Phase 1 first", r[4]);
     }
+    // provision --dry-run says the same, and sends nothing
+    Result d = run("provision --dry-run --policies BasicTestPolicy --thing-type "
+                   "BasicTestType" +
+                       st + dev,
+                   env);
+    EXPECT_EQ(1, d.rc) << d.out << d.err;
+    EXPECT_NE(d.out.find("registry: 0 registered, 7 not registered; 7 would fail"),
+              std::string::npos)
+        << d.out;
     // Phase 1 (the sample policy is there headless too), then Phase 2 is ok
     Result p = run("provision --policies BasicTestPolicy" + st +
                        "testdata/espressif/manifest-espressif.csv",
