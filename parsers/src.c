@@ -150,11 +150,28 @@ int src_detect(vendor *out, const char *path, err *e)
         *out = content == VENDOR_MICROCHIP ? VENDOR_MICROCHIP : VENDOR_DEVICE_INFOS;
         return 0;
     }
+    if (content == VENDOR_DEVICE_INFOS && *x) {
+        /* a JSON object in a file not named .json: JSON lines (an audit
+         * log), a log, notes; device-infos files are .json */
+        err_set(e, ERR_FORMAT, path, 0, -1,
+                "not a device-infos file: device-infos are JSON documents named .json "
+                "(this is .%s)",
+                x);
+        return -1;
+    }
     if (content != VENDOR_AUTO) {
         /* content wins where it is unambiguous, but a PEM bundle named .cer
          * or a DER named .pem is still what its bytes say */
         *out = content;
         return 0;
+    }
+    if (ext == VENDOR_GENERATED) {
+        /* a .txt is a Generated file only if it starts like one: shift
+         * notes are not 24 invalid certificates */
+        err_set(e, ERR_FORMAT, path, 1, -1,
+                "not a Generated certificate file: its first line is not a base64 "
+                "certificate (use --vendor to read it as another format)");
+        return -1;
     }
     if (ext != VENDOR_AUTO) {
         *out = ext;

@@ -194,6 +194,27 @@ TEST(CliValidate, CheckRegistryFoldsTheRegistryIntoTheVerdict)
     EXPECT_EQ(1u, tsv_rows(s.out).size()) << s.out;
 }
 
+// Issue 14: detection by content. A .txt whose first line is not a base64
+// certificate (shift notes) is not 24 invalid certificates but no Generated
+// file at all; a JSON lines file is not device-infos.
+TEST(CliValidate, DetectionByContentRejectsTextAndJsonLines)
+{
+    std::string notes =
+        tu::temp_file("shift-notes.txt", "Shift B, line 3\nStarted 06:00, 24 boards\n"
+                                         "Operator: K. Jansen\n");
+    Result r = run("validate " + notes);
+    EXPECT_EQ(2, r.rc) << r.out << r.err;
+    EXPECT_NE(r.err.find("not a Generated certificate file"), std::string::npos) << r.err;
+    EXPECT_EQ(1u, std::count(r.err.begin(), r.err.end(), '\n')) << r.err;
+    std::string jl = tu::temp_file("audit.jsonl", "{\"time\":\"x\"}\n{\"time\":\"y\"}\n");
+    r = run("validate " + jl);
+    EXPECT_EQ(2, r.rc) << r.out << r.err;
+    EXPECT_NE(r.err.find("not a device-infos file"), std::string::npos) << r.err;
+    // a real Generated file named .txt still is one
+    r = run("validate testdata/generated/certificates_test.txt");
+    EXPECT_EQ(0, r.rc) << r.err;
+}
+
 TEST(CliValidate, InvalidDeviceInfosAreRejectedWithTheDocumentedReason)
 {
     struct Case {
