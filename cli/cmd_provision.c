@@ -120,9 +120,9 @@ static int dry_run_registry(provctx *pc, const char *path)
         present += reg[i].state == RC_PRESENT;
         absent += reg[i].state == RC_ABSENT;
         if (v == ITEM_ERROR && bad++ < 20)
-            printf("  error item %zu: %s\n", i, why);
+            printf("  error index %zu: %s\n", i, why);
         if (v == ITEM_WARN && warned++ < 20)
-            printf("  warn  item %zu: %s\n", i, why);
+            printf("  warn  index %zu: %s\n", i, why);
     }
     printf("%s: registry: %zu registered, %zu not registered; %zu would fail\n", path,
            present, absent, bad);
@@ -219,7 +219,7 @@ int cmd_provision(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             if (tty)
                 fputs("\r\033[K", stderr);
-            fprintf(stderr, "  item %zu %s: %s\n", ev[i].idx, ev[i].key, ev[i].text);
+            fprintf(stderr, "  index %zu %s: %s\n", ev[i].idx, ev[i].key, ev[i].text);
         }
         double now = rate_now();
         if (s.state == ENG_RUNNING && (tty ? now - last >= 0.2 : now - last >= 5)) {
@@ -234,7 +234,7 @@ int cmd_provision(int argc, char **argv)
     size_t n;
     while ((n = eng_events(g, ev, 64)) > 0)
         for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "  item %zu %s: %s\n", ev[i].idx, ev[i].key, ev[i].text);
+            fprintf(stderr, "  index %zu %s: %s\n", ev[i].idx, ev[i].key, ev[i].text);
     if (s.state == ENG_RUNNING || s.state >= ENG_DONE) {
         if (s.job_id)
             progress(&s, tty, 1);
@@ -271,8 +271,8 @@ int cmd_provision(int argc, char **argv)
         for (int i = 0; i < ENG_N_COUNTS; i++)
             if (s.counts[i])
                 printf(" %s %zu", counts[i], s.counts[i]);
-        printf("\n  endpoint %s, account %s, %.1f s", s.endpoint,
-               s.account[0] ? s.account : "?", s.elapsed);
+        printf("\n  endpoint %s, account %s, %.*f s", s.endpoint,
+               s.account[0] ? s.account : "?", s.elapsed < 1 ? 3 : 1, s.elapsed);
         if (s.elapsed > 0)
             printf(", %.1f items/s", s.items_per_s);
         printf("\n");

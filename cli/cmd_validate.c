@@ -49,7 +49,9 @@ static const char help[] =
     "Parse and validate a vendor certificate file (Phase 1) or a device-infos file\n"
     "(Phase 2) without touching the network.\n"
     "\n"
-    "  --output text|json|tsv  text: summary and problem items (default)\n"
+    "  --output text|json|tsv  text: summary and problem items (default): each by\n"
+    "                          its index (0-based, as in tsv and json) and line\n"
+    "                          (1-based)\n"
     "                          tsv: index, thing_name, fingerprint, verdict, message\n"
     "                          json: the same items and a summary, one document\n"
     "  --threads N             decoder threads (default: all cores)\n"
@@ -156,12 +158,12 @@ static int emit(void *ctx, item *it)
             return 0;
         }
         em->shown++;
-        buf_printf(b, "  %s%-5s%s item %zu", color_of(em, it->verdict),
+        buf_printf(b, "  %s%-5s%s index %zu", color_of(em, it->verdict),
                    item_verdict_name(it->verdict), em->color ? "\033[0m" : "", it->index);
         if (it->line)
-            buf_printf(b, " (line %lu)", it->line);
+            buf_printf(b, ", line %lu", it->line);
         else if (it->where)
-            buf_printf(b, " (%s)", it->where);
+            buf_printf(b, ", %s", it->where);
         if (it->thing_name) {
             /* a name can be a whole oversized field: the line stays a line
              * (tsv and json carry it in full) */

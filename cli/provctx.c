@@ -199,6 +199,15 @@ static int start_local(provctx *p, err *e)
                    .secret_key = local_secret};
     sim *sm = NULL;
     int port = sim_start(&sm, &so, e);
+    if (port < 0 && e->code == ERR_USAGE && strstr(e->msg, "in use by another")) {
+        /* the sim's advice names its own --db: say it in this command's terms */
+        err_clear(e);
+        err_set(e, ERR_USAGE, db, 0, -1,
+                "the local endpoint's database is in use by another thingpress (a "
+                "console, provision or watch on the same state directory): wait for it "
+                "to end, or give this one another --state");
+        return -1;
+    }
     if (port < 0)
         return -1;
     snprintf(local_url, sizeof local_url, "http://127.0.0.1:%d", port);

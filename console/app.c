@@ -731,6 +731,7 @@ int app_choose_file(app *a, const char *path, vendor kind, long long count)
     a->file.kind = kind;
     a->file.count = count;
     a->file.phase = kind == VENDOR_AUTO ? 0 : vendor_is_phase2(kind) ? 2 : 1;
+    a->file.error[0] = '\0';
     form_reset(a);
     app_pv_clear(a);
     a->screen = APP_SETUP;
@@ -741,8 +742,10 @@ int app_set_file_kind(app *a, vendor kind, const char *error)
 {
     if (error) {
         app_message(a, 1, "%s", error);
+        snprintf(a->file.error, sizeof a->file.error, "%s", error);
         return RX_DIRTY;
     }
+    a->file.error[0] = '\0';
     a->file.kind = kind;
     int phase = vendor_is_phase2(kind) ? 2 : 1;
     if (phase != a->file.phase) {

@@ -158,6 +158,7 @@ typedef struct app {
         vendor kind;
         int phase;       /* 1, 2, or 0 while unknown */
         long long count; /* -1 unknown */
+        char error[300]; /* why its kind could not be told ("" none) */
     } file;
 
     struct {

@@ -81,6 +81,7 @@ struct eng {
     pthread_mutex_t mu; /* everything below but the atomics */
     eng_snapshot snap;
     double t_start;
+    double t_end; /* when the job ended (its elapsed time stops there) */
     size_t done_this_run;
     eng_event events[ENG_MAX_EVENTS];
     size_t n_events;

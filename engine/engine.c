@@ -232,6 +232,7 @@ static void finish(eng *g, eng_state s)
 {
     pthread_mutex_lock(&g->mu);
     g->snap.state = s;
+    g->t_end = rate_now();
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -615,7 +616,7 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
 {
     pthread_mutex_lock(&g->mu);
     *out = g->snap;
-    double t0 = g->t_start;
+    double t0 = g->t_start, t1 = g->t_end;
     size_t this_run = g->done_this_run;
     int used[IOT_OP_COUNT] = {0}; /* the operations of the plan (set once validated) */
     for (int i = 0; i < g->plan.n; i++)
@@ -629,8 +630,12 @@ void eng_snapshot_get(eng *g, eng_snapshot *out)
     out->calls = atomic_load(&g->calls);
     out->retries = atomic_load(&g->retries);
     out->throttles = atomic_load(&g->throttles);
-    out->elapsed = t0 > 0 ? rate_now() - t0 : 0;
-    out->items_per_s = out->elapsed > 0.5 ? (double)this_run / out->elapsed : 0;
+    out->elapsed = t0 > 0 ? (t1 > 0 ? t1 : rate_now()) - t0 : 0;
+    /* while running, a rate over less than half a second says nothing; at
+     * the end it is the job's rate, however short (not "0.0 items/s") */
+    out->items_per_s = out->elapsed > 0.5 || (t1 > 0 && out->elapsed > 0)
+                           ? (double)this_run / out->elapsed
+                           : 0;
     size_t finished = out->done + out->failed + out->skipped;
     size_t left = out->total > finished ? out->total - finished : 0;
     out->eta = out->items_per_s > 0 ? (double)left / out->items_per_s : -1;

@@ -145,7 +145,7 @@ static void no_creds_error(err *e, const creds_profile *pr, int named)
     }
     err_set(e, ERR_USAGE, NULL, 0, -1,
             "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
-            "configure a profile (aws configure), or use --endpoint-url for the local "
+            "configure a profile (aws configure), or use --local for the embedded local "
             "endpoint");
 }
 

@@ -500,8 +500,9 @@ static void check_attributes(const val *v, item *it)
         else
             item_flag(
                 it, ITEM_ERROR,
-                "%zu attributes, more than the %d allowed without a thing type (set "
-                "--thing-type%s)",
+                "%zu attributes, more than the %d allowed without a thing type (give "
+                "the job a thing type: --thing-type, or the console's Thing type "
+                "field%s)",
                 it->n_attrs, VAL_MAX_ATTRS, it->is_device ? " or a deviceType" : "");
     }
     /* the first bad attribute in full, then how many more */

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/testutil.h"
 
@@ -174,14 +176,18 @@ TEST(CliValidate, CheckRegistryFoldsTheRegistryIntoTheVerdict)
               std::string::npos)
         << d.out;
     // Phase 1 (the sample policy is there headless too), then Phase 2 is ok
-    Result p = run("provision --policies BasicTestPolicy" + st +
-                       "testdata/espressif/manifest-espressif.csv",
+    Result p = run("provision --policies BasicTestPolicy --rate "
+                   "RegisterCertificateWithoutCA=1000 --rate AttachPolicy=1000" +
+                       st + "testdata/espressif/manifest-espressif.csv",
                    env);
     ASSERT_EQ(0, p.rc) << p.out << p.err;
     Result b = run("validate --check-registry --output tsv" + st + dev, env);
     EXPECT_EQ(0, b.rc) << b.out << b.err;
     for (auto &r : tsv_rows(b.out))
         EXPECT_EQ("ok", r[3]) << r[4];
+    // issue 14: a sub-second job prints its real rate, not "0.0 items/s"
+    EXPECT_EQ(p.out.find(" 0.0 items/s"), std::string::npos) << p.out;
+    EXPECT_NE(p.out.find(" items/s"), std::string::npos) << p.out;
     // and the vendor file says they are registered already
     Result c = run("validate --check-registry --output json" + st +
                        "testdata/espressif/manifest-espressif.csv",
@@ -192,6 +198,43 @@ TEST(CliValidate, CheckRegistryFoldsTheRegistryIntoTheVerdict)
     // the one provision job only)
     Result s = run("status --output tsv" + st, env);
     EXPECT_EQ(1u, tsv_rows(s.out).size()) << s.out;
+}
+
+// Issue 14: the local endpoint's database in use: the advice names an
+// option provision has (--state), not the sim's --db.
+TEST(CliValidate, LocalEndpointInUseNamesAnOptionOfProvision)
+{
+    std::string dir = tu::temp_file("inuse.keep", "");
+    dir = dir.substr(0, dir.rfind('/')) + "/inuse";
+    mkdir(dir.c_str(), 0700);
+    std::string out = dir + "/sim.out";
+    std::string cmd = "cli/thingpress sim --listen 127.0.0.1:0 --db " + dir +
+                      "/local-endpoint.db >" + out + " 2>&1 & echo $!";
+    FILE *p = popen(cmd.c_str(), "r");
+    long pid = 0;
+    ASSERT_EQ(1, fscanf(p, "%ld", &pid));
+    pclose(p);
+    for (int i = 0; i < 100 && tu::slurp(out).find("listening on") == std::string::npos;
+         i++)
+        usleep(50000);
+    Result r =
+        run("provision --local --state " + dir +
+                " --policies BasicTestPolicy testdata/espressif/manifest-espressif.csv",
+            "env -i PATH=/usr/bin:/bin HOME=" + dir);
+    kill((pid_t)pid, SIGTERM);
+    EXPECT_EQ(2, r.rc) << r.err;
+    EXPECT_NE(r.err.find("give this one another --state"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("--db"), std::string::npos) << r.err;
+}
+
+// Issue 14: the text report labels both numbers: the 0-based index (as in
+// tsv and json) and the 1-based line.
+TEST(CliValidate, TextLabelsTheIndexAndTheLine)
+{
+    Result r = run("validate testdata/mes/device-infos-espressif-one-invalid.json");
+    EXPECT_EQ(1, r.rc);
+    EXPECT_NE(r.out.find("error index 4, line 35 esp-5042C6471A9C: "), std::string::npos)
+        << r.out;
 }
 
 // Issue 14: detection by content. A .txt whose first line is not a base64
@@ -244,7 +287,7 @@ TEST(CliValidate, InvalidDeviceInfosAreRejectedWithTheDocumentedReason)
             EXPECT_NE(std::string::npos, r.err.find(c.reason)) << r.err;
         } else {
             EXPECT_NE(std::string::npos, r.out.find(c.reason)) << r.out;
-            EXPECT_NE(std::string::npos, r.out.find("item 0")) << r.out;
+            EXPECT_NE(std::string::npos, r.out.find("index 0, line ")) << r.out;
         }
     }
 }

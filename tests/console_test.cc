@@ -934,6 +934,22 @@ TEST(ConsoleVm, JobsRowsSelectionRolesAndTruncation)
     EXPECT_NE(m.row(3).find("/data/mes/device-infos-line3.json"), std::string::npos);
 }
 
+// Issue 14: a file whose kind cannot be told says why instead of
+// "detecting..." for ever (console /nope.csv).
+TEST(ConsoleVm, SetupSaysWhyAFileCannotBeRead)
+{
+    App t;
+    app_choose_file(&t.a, "/nope.csv", VENDOR_AUTO, -1);
+    VM m;
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(2).substr(0, 18), "Kind: detecting...");
+    app_set_file_kind(&t.a, VENDOR_AUTO,
+                      "/nope.csv: cannot open: No such file or directory");
+    vm_build(&m.v, &t.a);
+    EXPECT_EQ(m.trimmed(2), "Kind: /nope.csv: cannot open: No such file or directory");
+    EXPECT_EQ(vm_role_at(&m.v, 2, 8), ROLE_ERROR);
+}
+
 TEST(ConsoleVm, Utf8GlyphsOrAscii)
 {
     App t(24, 80, 1);
@@ -1336,6 +1352,23 @@ TEST(ConsoleVm, RunProgressRatesThrottlingAndErrors)
     vm_build(&m.v, &t.a);
     EXPECT_EQ(m.trimmed(5), "Paused: the job is saved in the journal; F5 resumes it");
     EXPECT_EQ(m.v.rows[5].role, ROLE_WARN);
+
+    // issue 14: at 80 columns big counters are not cut: the calls go to
+    // the next line, "throttled" and its number whole
+    s.done = 49990;
+    s.already = 12000;
+    s.failed = 10;
+    s.skipped = 1200;
+    s.calls = 250000;
+    s.retries = 12345;
+    s.throttles = 6789;
+    app_run_update(&t.a, &s, nullptr, 0);
+    vm_build(&m.v, &t.a);
+    every_row_is_the_width(m.v);
+    EXPECT_EQ(m.trimmed(8), "done 49990   failed 10   skipped 1200   earlier 12000");
+    EXPECT_EQ(m.trimmed(9), "calls 250000   retries 12345   throttled 6789");
+    EXPECT_EQ(m.trimmed(10),
+              "Operation                     rate/s   pace  quota    calls throttled");
 }
 
 TEST(ConsoleVm, ItemsReview)

@@ -153,7 +153,7 @@ bool contains(const std::string &s, const std::string &part)
 
 const char *const kNoCreds =
     "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a "
-    "profile (aws configure), or use --endpoint-url for the local endpoint";
+    "profile (aws configure), or use --local for the embedded local endpoint";
 
 // ---- nothing, environment ------------------------------------------------
 

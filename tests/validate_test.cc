@@ -425,7 +425,8 @@ TEST(ValItem, DeviceAttributes)
         if (!typed) {
             EXPECT_TRUE(has(b.it.message,
                             "4 attributes, more than the 3 allowed without a "
-                            "thing type (set --thing-type or a deviceType)"));
+                            "thing type (give the job a thing type: --thing-type, "
+                            "or the console's Thing type field or a deviceType)"));
         }
 
         owned_item c;

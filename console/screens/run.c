@@ -294,15 +294,29 @@ static void build_run(vm *v, const app *a)
     for (int i = 0; i < ENG_N_COUNTS; i++)
         vm_textf(&l, -1, "%s%s %zu", i ? "   " : "", steps[i], s->counts[i]);
     vm_line_end(&l);
+    /* the counters: one line when they fit, else the calls on the next line
+     * (the blank one), so a narrow screen never cuts a number off */
+    char c1[200], c2[200];
+    int n1 = snprintf(c1, sizeof c1, "done %zu   failed %zu   skipped %zu   earlier %zu",
+                      s->done, s->failed, s->skipped, s->already);
+    int n2 = snprintf(c2, sizeof c2, "calls %llu   retries %llu   throttled %llu",
+                      s->calls, s->retries, s->throttles);
+    int one_line = n1 + 3 + n2 <= v->w;
     l = vm_line_start(v, y++, ROLE_NORMAL, a->utf8);
     vm_textf(&l, s->done ? ROLE_OK : -1, "done %zu", s->done);
     vm_textf(&l, s->failed ? ROLE_ERROR : -1, "   failed %zu", s->failed);
     vm_textf(&l, s->skipped ? ROLE_WARN : -1, "   skipped %zu", s->skipped);
-    vm_textf(&l, -1, "   earlier %zu   calls %llu   retries %llu   ", s->already,
-             s->calls, s->retries);
+    vm_textf(&l, -1, "   earlier %zu", s->already);
+    if (!one_line) {
+        vm_line_end(&l);
+        l = vm_line_start(v, y++, ROLE_NORMAL, a->utf8);
+    }
+    vm_textf(&l, -1, "%scalls %llu   retries %llu   ", one_line ? "   " : "", s->calls,
+             s->retries);
     vm_textf(&l, s->throttles ? ROLE_WARN : -1, "throttled %llu", s->throttles);
     vm_line_end(&l);
-    vm_blank(v, y++, a->utf8);
+    if (one_line)
+        vm_blank(v, y++, a->utf8);
 
     vm_line h = vm_line_start(v, y++, ROLE_HEADER, a->utf8);
     vm_cell(&h, "Operation", 28, TX_LEFT, -1);

@@ -324,7 +324,9 @@ static void build_setup(vm *v, const app *a)
 
     l = vm_line_start(v, 2, ROLE_NORMAL, a->utf8);
     vm_text(&l, "Kind: ", ROLE_LABEL);
-    if (a->file.kind == VENDOR_AUTO)
+    if (a->file.kind == VENDOR_AUTO && a->file.error[0])
+        vm_text(&l, a->file.error, ROLE_ERROR); /* not a file it can read: why */
+    else if (a->file.kind == VENDOR_AUTO)
         vm_text(&l, "detecting...", ROLE_DIM);
     else
         vm_text(&l, vendor_name(a->file.kind), -1);
