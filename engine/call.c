@@ -317,14 +317,16 @@ call_outcome call_run(call_report *out, const call_spec *sp, call_fn fn, void *f
         int gate = gate_wait(sp->breaker, sp, &probe);
         if (gate)
             return out->outcome = (call_outcome)gate;
-        if (sp->creds && sp->client)
-            keeper_sync(sp->creds, sp->client, gen);
         if ((sp->pace && rate_acquire(sp->pace, sp->cancel)) ||
             (sp->before && sp->before(sp->hook_ctx, out->attempts))) {
             if (probe)
                 probe_abandoned(sp->breaker);
             return out->outcome = CALL_CANCELLED;
         }
+        /* the newest credentials, last thing before sending (a wait for a
+         * slot can outlast them) */
+        if (sp->creds && sp->client)
+            keeper_sync(sp->creds, sp->client, gen);
 
         unsigned gen_sent = *gen;
         memset(res, 0, sizeof *res);
