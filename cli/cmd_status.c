@@ -47,6 +47,10 @@ static const char help[] =
     "  --failed                with JOB: only the failed and skipped items\n"
     "  --limit N               without JOB: the N most recent jobs (default 20, 0 = "
     "all)\n"
+    "  --follow                with JOB: its counters live (a line a second on a\n"
+    "                          terminal, on each change otherwise) until it ends;\n"
+    "                          exit 0 done, 1 failed items, 2 paused, cancelled or\n"
+    "                          interrupted\n"
     "\n"
     "Exit status: 0 shown, 2 no journal, unknown job or bad invocation.\n"
     "\n";
@@ -58,6 +62,7 @@ typedef struct {
     long long job;
     int failed_only;
     size_t limit;
+    int follow;
 } opts;
 
 /* ---- cells ---- */
@@ -554,6 +559,86 @@ static const char *opt_value(const char *name, int argc, char **argv, int *i)
     return *i + 1 < argc ? argv[++*i] : "";
 }
 
+/* ---- --follow ---- */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One line of a followed job's counters. */
+static void follow_line(const jnl_job *jb, const char *state, double ips, int tty)
+{
+    size_t fin = jb->done + jb->failed + jb->skipped;
+    double pct = jb->total ? 100.0 * (double)fin / (double)jb->total : 0;
+    printf("%sjob %lld (Phase %d) %s: %zu/%zu items (%.0f%%), %zu done, %zu failed, %zu "
+           "skipped",
+           tty ? "\r\033[K" : "", jb->id, jb->phase, state, fin, jb->total, pct, jb->done,
+           jb->failed, jb->skipped);
+    if (ips > 0)
+        printf(", %.1f items/s", ips);
+    if (jb->runner_pid > 0)
+        printf(", pid %ld on %s", jb->runner_pid, jb->runner_host);
+    if (!tty)
+        putchar('\n');
+    fflush(stdout);
+}
+
+/* Shows job o->job's counters as they change, until it ends (or no process
+ * runs it any more). Returns the exit status, or -1 with e set. */
+static int follow_job(const opts *o, journal *j, err *e)
+{
+    int tty = isatty(fileno(stdout));
+    jnl_job jb, last;
+    memset(&last, 0, sizeof last);
+    double t0 = mono_now(), last_print = 0, idle_since = 0;
+    size_t done0 = (size_t)-1;
+    for (;;) {
+        if (jnl_job_get(j, o->job, &jb, e))
+            return -1;
+        double now = mono_now();
+        if (done0 == (size_t)-1)
+            done0 = jb.done + jb.failed;
+        double ips =
+            now - t0 > 1 ? (double)(jb.done + jb.failed - done0) / (now - t0) : 0;
+        int running = jb.status == JOB_RUNNING && jb.runner_pid;
+        /* a running job nobody runs: started but not yet locked, or stopped
+         * by a crash; a few seconds tell them apart */
+        if (jb.status == JOB_RUNNING && !jb.runner_pid) {
+            if (!idle_since)
+                idle_since = now;
+        } else {
+            idle_since = 0;
+        }
+        int ended = jb.status != JOB_RUNNING || (idle_since && now - idle_since >= 5);
+        int changed = jb.done != last.done || jb.failed != last.failed ||
+                      jb.skipped != last.skipped || jb.status != last.status;
+        if (ended || (tty ? now - last_print >= 1 : changed || now - last_print >= 30)) {
+            const char *state = ended && jb.status == JOB_RUNNING ? "interrupted"
+                                : running                         ? "running"
+                                : jb.status == JOB_RUNNING
+                                    ? "waiting for its runner"
+                                    : jnl_job_status_name(jb.status);
+            follow_line(&jb, state, ended ? 0 : ips, tty);
+            last_print = now;
+        }
+        last = jb;
+        if (ended) {
+            if (tty)
+                putchar('\n');
+            if (jb.status == JOB_RUNNING)
+                printf("  no process runs it: the same provision command resumes it\n");
+            fflush(stdout);
+            return jb.status == JOB_DONE     ? EXIT_GOOD
+                   : jb.status == JOB_FAILED ? EXIT_ITEMS
+                                             : EXIT_REJECTED;
+        }
+        usleep(250000);
+    }
+}
+
 int cmd_status(int argc, char **argv)
 {
     opts o = {.mode = OUT_TEXT, .limit = DEFAULT_LIMIT};
@@ -570,6 +655,10 @@ int cmd_status(int argc, char **argv)
         }
         if (!strcmp(a, "--failed")) {
             o.failed_only = 1;
+            continue;
+        }
+        if (!strcmp(a, "--follow")) {
+            o.follow = 1;
             continue;
         }
         if ((v = opt_value("--state", argc, argv, &i))) {
@@ -623,8 +712,9 @@ int cmd_status(int argc, char **argv)
                       job_arg);
             return EXIT_REJECTED;
         }
-    } else if (o.failed_only) {
-        cli_error("status: --failed needs a JOB (try 'thingpress status --help')");
+    } else if (o.failed_only || o.follow) {
+        cli_error("status: %s needs a JOB (try 'thingpress status --help')",
+                  o.follow ? "--follow" : "--failed");
         return EXIT_REJECTED;
     }
     const char *nc = getenv("NO_COLOR");
@@ -634,6 +724,15 @@ int cmd_status(int argc, char **argv)
     if (jnl_open_existing(&j, o.state, &e)) {
         cli_error("%s", err_format(&e, msg, sizeof msg));
         return EXIT_REJECTED;
+    }
+    if (o.follow) {
+        int frc = follow_job(&o, j, &e);
+        jnl_close(j);
+        if (frc < 0) {
+            cli_error("%s", err_format(&e, msg, sizeof msg));
+            return EXIT_REJECTED;
+        }
+        return frc;
     }
     static char obuf[1 << 16];
     setvbuf(stdout, obuf, _IOFBF, sizeof obuf);

@@ -18,7 +18,9 @@ credentials that expire, against `thingpress sim` with its faults.
   5. credentials that say they expire after 6 s: refreshed ahead of their
      Expiration, so the service never refuses one;
   6. static credentials that expire and cannot be refreshed: the job pauses
-     (exit 2) instead of failing its items.
+     (exit 2) instead of failing its items;
+  7. (issue 13) `status JOB --follow` on a headless job: live lines with its
+     counters and runner until it ends, then the job's outcome as exit 0.
 
 The helpers are tests/e2e/provision_e2e.py's.
 
@@ -272,6 +274,44 @@ class Outage(pe.E2E):
             doc = pe.status_json(state, pe.job_id_of(r))
             self.assertEqual(doc["job"]["status"], "paused")
             self.assertEqual(doc["job"]["counts"]["failed"], 0, doc["job"]["counts"])
+        finally:
+            sim.stop()
+
+
+class Follow(pe.E2E):
+    """Issue 13: `status JOB --follow` shows a headless job's counters live
+    until it ends, then exits with the job's outcome."""
+
+    def test_follow_a_running_job_to_its_end(self):
+        gen, _, fps, _ = pe.make_items(self.tmp, 120)
+        sim = PortSim(self.tmp)
+        try:
+            sim.start()  # AWS's default quotas: about 12 s
+            pe.seed(sim.url)
+            state = self.state_dir("st")
+            job = subprocess.Popen(
+                [pe.OPTS.bin, "provision", "--state", state, "--endpoint-url", sim.url,
+                 *JOB, gen], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=pe.base_env())
+            try:
+                pe.wait_for(lambda: os.path.exists(os.path.join(state, "journal.db")) and
+                            pe.status_json(state)["jobs"], 30, "the job in the journal")
+                f = run([pe.OPTS.bin, "status", "1", "--follow", "--state", state],
+                        pe.base_env(), timeout=120)
+                job.communicate(timeout=120)
+            finally:
+                if job.poll() is None:
+                    job.kill()
+            self.assertEqual(job.returncode, 0)
+            self.assertEqual(f.rc, 0, "status --follow:\n%s" % f)
+            lines = f.out.strip().splitlines()
+            self.assertGreater(len(lines), 2, "live lines as the counts change:\n%s" % f)
+            self.assertRegex(lines[0], r"job 1 \(Phase 1\) running: \d+/120 items")
+            self.assertIn("pid %d" % job.pid, lines[0])
+            self.assertRegex(lines[-1], r"job 1 \(Phase 1\) done: 120/120 items \(100%\), "
+                             r"120 done, 0 failed")
+            done = [int(l.split(", ")[1].split()[0]) for l in lines]
+            self.assertEqual(done, sorted(done), "the counts only grow")
         finally:
             sim.stop()
 
