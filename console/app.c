@@ -288,6 +288,7 @@ void app_free(app *a)
 {
     free(a->jobs.v);
     free(a->items.v);
+    free(a->items.audit);
     pk_entries_free(a->pick.v, a->pick.n);
     free(a->pick.dir);
     free(a->file.path);
@@ -356,6 +357,7 @@ int app_open_items(app *a, const jnl_job *j, int filter)
         a->items.n = a->items.off = 0;
         memset(&a->items.l, 0, sizeof a->items.l);
         a->items.report[0] = '\0';
+        a->items.detail = 0;
     }
     a->items.job_id = j->id;
     a->items.job = *j;
@@ -854,6 +856,20 @@ int app_check_results(app *a, const rc_result *r, size_t n)
     if (n)
         app_pv_problems(a);
     return n ? RX_DIRTY : RX_NONE;
+}
+
+int app_item_audit(app *a, long long job_id, size_t idx, char *text, size_t n,
+                   const char *error)
+{
+    if (!a->items.detail || job_id != a->items.job_id || idx != a->items.detail_idx) {
+        free(text);
+        return RX_NONE;
+    }
+    free(a->items.audit);
+    a->items.audit = text ? text : xstrdup("");
+    a->items.audit_n = n;
+    snprintf(a->items.audit_error, sizeof a->items.audit_error, "%s", error ? error : "");
+    return RX_DIRTY;
 }
 
 void app_pv_problems(app *a)

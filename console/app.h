@@ -63,8 +63,9 @@ enum {
     RX_DETECT = 1 << 9,        /* detect file.path's kind (src_detect) */
     RX_START_CHECK = 1 << 10,  /* the registry check of the preview's rows */
     RX_STOP_CHECK = 1 << 11,
-    RX_RETARGET = 1 << 12,  /* resolve `where` into a new target */
-    RX_PAUSE_JOB = 1 << 13, /* eng_pause: pause, quit, Ctrl-C (resumable) */
+    RX_RETARGET = 1 << 12,   /* resolve `where` into a new target */
+    RX_PAUSE_JOB = 1 << 13,  /* eng_pause: pause, quit, Ctrl-C (resumable) */
+    RX_LOAD_AUDIT = 1 << 14, /* the audit lines of items.detail_idx */
 };
 
 typedef enum {
@@ -179,6 +180,14 @@ typedef struct app {
         size_t want_off; /* the page RX_LOAD_ITEMS should read */
         app_list l;
         char report[1024]; /* exported report path */
+        /* the selected item's detail (Enter or Tab): its full reason, ARNs,
+         * attempts and audit lines (read by RX_LOAD_AUDIT) */
+        int detail;
+        size_t detail_idx; /* the item's index in the file */
+        size_t detail_top; /* first line shown */
+        char *audit;       /* its audit lines, owned; NULL until read */
+        size_t audit_n;    /* lines found in all */
+        char audit_error[300];
     } items;
 
     struct {
@@ -287,6 +296,9 @@ int app_run_update(app *a, const eng_snapshot *s, const eng_event *ev, size_t n)
 int app_run_freed(app *a);
 /* Registry check results and progress (rows matched by item index). */
 int app_check_results(app *a, const rc_result *r, size_t n);
+/* The audit lines of an item (RX_LOAD_AUDIT's answer; text taken over). */
+int app_item_audit(app *a, long long job_id, size_t idx, char *text, size_t n,
+                   const char *error);
 /* Rebuilds the preview's problem rows (the registry's verdicts included). */
 void app_pv_problems(app *a);
 int app_check_status(app *a, size_t checked, size_t total, int finished);

@@ -1,6 +1,8 @@
 /* The console's disk work on its own thread (see bg.h). */
 #include "console/bg.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/xalloc.h"
 
 struct bg {
@@ -30,6 +33,7 @@ void bg_ans_free(bg_ans *a)
     free(a->jobs);
     free(a->items);
     pk_entries_free(a->entries, a->entries ? a->n : 0);
+    free(a->text);
     memset(a, 0, sizeof *a);
 }
 
@@ -131,6 +135,56 @@ static void do_export(bg *b, bg_ans *a)
     a->ok = 1;
 }
 
+/* The audit lines of one item of one job (the last AUDIT_KEEP of them),
+ * from <state>/audit.jsonl: a line matches when its "job" and "item" are
+ * the ones asked (a quick substring test first, then JSON). */
+#define AUDIT_KEEP 40
+static void do_audit(bg *b, bg_ans *a)
+{
+    if (open_journal(b, a->error, sizeof a->error))
+        return;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/audit.jsonl", jnl_dir(b->j));
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(a->error, sizeof a->error, "%s: %s", path, strerror(errno));
+        return;
+    }
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"item\":%zu", a->req.off);
+    char *keep[AUDIT_KEEP] = {0};
+    size_t n = 0, cap = 0;
+    char *line = NULL;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (!strstr(line, needle))
+            continue;
+        json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+        json_t *job = json_object_get(o, "job"), *item = json_object_get(o, "item");
+        if (json_is_integer(job) && json_integer_value(job) == a->req.job_id &&
+            json_is_integer(item) && (size_t)json_integer_value(item) == a->req.off) {
+            free(keep[n % AUDIT_KEEP]);
+            line[strcspn(line, "\n")] = '\0';
+            keep[n % AUDIT_KEEP] = xstrdup(line);
+            n++;
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    buf t = BUF_INIT;
+    size_t first = n > AUDIT_KEEP ? n - AUDIT_KEEP : 0;
+    for (size_t i = first; i < n; i++) {
+        buf_puts(&t, keep[i % AUDIT_KEEP]);
+        buf_putc(&t, '\n');
+    }
+    for (size_t i = 0; i < AUDIT_KEEP; i++)
+        free(keep[i]);
+    a->text = t.data ? t.data : xstrdup("");
+    a->n = n;
+    a->ok = 1;
+}
+
 static void *bg_main(void *arg)
 {
     bg *b = arg;
@@ -167,6 +221,9 @@ static void *bg_main(void *arg)
             break;
         case BG_EXPORT:
             do_export(b, &a);
+            break;
+        case BG_AUDIT:
+            do_audit(b, &a);
             break;
         default:
             break;

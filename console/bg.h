@@ -36,6 +36,7 @@ typedef enum {
     BG_DIR,    /* a folder listing */
     BG_DETECT, /* a file's kind */
     BG_EXPORT, /* a job's report */
+    BG_AUDIT,  /* one item's audit lines (job_id, off = the item's index) */
     BG_KINDS
 } bg_kind;
 
@@ -60,6 +61,7 @@ typedef struct bg_ans {
     pk_entry *entries; /* BG_DIR */
     vendor kind;       /* BG_DETECT */
     char report[1024]; /* BG_EXPORT: the CSV written */
+    char *text;        /* BG_AUDIT: the item's audit lines, '\n'-ended (owned) */
 } bg_ans;
 
 typedef struct bg bg;

@@ -305,6 +305,11 @@ static int take_answers(con *c)
         case BG_EXPORT:
             rx |= app_exported(&c->a, a.ok ? a.report : NULL, a.ok ? NULL : a.error);
             break;
+        case BG_AUDIT:
+            rx |= app_item_audit(&c->a, q->job_id, q->off, a.text, a.n,
+                                 a.ok ? NULL : a.error);
+            a.text = NULL;
+            break;
         default:
             break;
         }
@@ -405,6 +410,11 @@ static int effects(con *c, int rx)
         eng_pause(c->g);
     if (rx & RX_DETECT)
         more |= detect(c);
+    if (rx & RX_LOAD_AUDIT && c->bg) {
+        bg_req r = {
+            .kind = BG_AUDIT, .job_id = c->a.items.job_id, .off = c->a.items.detail_idx};
+        bg_ask(c->bg, &r);
+    }
     if (rx & RX_LOAD_DIR)
         more |= load_dir(c);
     if (rx & (RX_START_PREVIEW | RX_STOP_CHECK)) {

@@ -310,6 +310,12 @@ wait_for "100%  7/7 items" "Done: 6 items provisioned, 1 invalid items skipped" 
 keys Enter
 wait_for "7 items: 6 succeeded, 0 failed, 1 skipped, 0 pending" \
     "esp-5042C6471A9C    skipped" "esp-4BA2BB8764BD    done" && save 80x24-12-review-phase2
+# an item's detail (issue 13): its ARNs and its audit lines (not saved as a
+# golden: the audit lines carry times)
+keys Tab
+wait_for " Item 0 esp-" "Thing: arn:aws:iot:us-east-1:123456789012:thing/esp-" \
+    "Audit: " '"intent":"CreateThing"'
+keys Tab
 keys F6 # export the report of the failed and skipped items
 wait_for "report written:" "Report: "
 report="$STATE/thingpress/reports/job-2.csv"

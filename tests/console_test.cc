@@ -1406,6 +1406,45 @@ TEST(ConsoleVm, ItemsReview)
     app_exported(&t.a, "/s/reports/job-6.csv", nullptr);
     vm_build(&m.v, &t.a);
     EXPECT_EQ(m.trimmed(4), "Report: /s/reports/job-6.csv");
+
+    // issue 13: Tab (or Enter) on an item opens its detail: the reason in
+    // full (the table cuts it), the ARNs, the attempts, its audit lines
+    t.key('j'); // dev-1
+    std::string reason(150, 'x');
+    reason = "invalid: deviceId has a space " + reason + " END";
+    snprintf(t.a.items.v[1].error, sizeof t.a.items.v[1].error, "%s", reason.c_str());
+    snprintf(t.a.items.v[1].cert_arn, sizeof t.a.items.v[1].cert_arn,
+             "arn:aws:iot:us-east-1:123456789012:cert/%064x", 2);
+    t.a.items.v[1].attempts = 3;
+    app_resize(&t.a, 40, 120);
+    int rx = t.key(KM_TAB);
+    EXPECT_TRUE(rx & RX_LOAD_AUDIT);
+    EXPECT_TRUE(t.a.items.detail);
+    EXPECT_EQ(t.a.items.detail_idx, 1u);
+    vm_build(&m.v, &t.a);
+    every_row_is_the_width(m.v);
+    EXPECT_GE(m.find(" Item 1 dev-1"), 0);
+    EXPECT_GE(m.find("Status: skipped   attempts 3"), 0);
+    EXPECT_GE(m.find("Audit: reading..."), 0);
+    std::string all;
+    for (int y = 0; y < m.v.h; y++)
+        all += m.trimmed(y) + "\n";
+    EXPECT_NE(all.find("END"), std::string::npos) << all; // the whole reason, wrapped
+    EXPECT_NE(all.find("Certificate: arn:aws:iot:us-east-1:123456789012:cert/0000"),
+              std::string::npos)
+        << all;
+    // the audit lines, read by the background thread
+    const char *lines =
+        "{\"intent\":\"RegisterCertificateWithoutCA\",\"item\":1}\n"
+        "{\"op\":\"RegisterCertificateWithoutCA\",\"item\":1,\"status\":400}\n";
+    EXPECT_EQ(app_item_audit(&t.a, 99, 1, strdup(lines), 2, nullptr), RX_NONE); // stale
+    EXPECT_TRUE(app_item_audit(&t.a, 6, 1, strdup(lines), 2, nullptr) & RX_DIRTY);
+    vm_build(&m.v, &t.a);
+    EXPECT_GE(m.find("Audit: 2 lines"), 0);
+    EXPECT_GE(m.find("\"op\":\"RegisterCertificateWithoutCA\",\"item\":1,\"status\":400"),
+              0);
+    t.key(KM_ESC);
+    EXPECT_FALSE(t.a.items.detail);
 }
 
 TEST(ConsoleVm, HelpListsTheScreensKeys)
