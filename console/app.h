@@ -90,6 +90,8 @@ typedef enum {
     FLD_CERT_ACTIVE,
     FLD_DEFERRED,
     FLD_SKIP_INVALID,
+    FLD_SOURCE,   /* the file kind's own: Infineon bundle, Microchip signers
+                     folder; hidden for the other kinds */
     FLD_ENDPOINT, /* "local", "aws" or a URL */
     FLD_PROFILE,
     FLD_REGION,

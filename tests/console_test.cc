@@ -934,6 +934,56 @@ TEST(ConsoleVm, JobsRowsSelectionRolesAndTruncation)
     EXPECT_NE(m.row(3).find("/data/mes/device-infos-line3.json"), std::string::npos);
 }
 
+// Issue 14: setup fields per file kind: Infineon's bundle and Microchip's
+// signers folder are in the form when the file needs them (and only then);
+// long lists are read in full; the Jobs list tells Infineon bundles apart.
+TEST(ConsoleVm, SetupFieldsPerFileKind)
+{
+    App t(40, 120);
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    VM m;
+    vm_build(&m.v, &t.a);
+    EXPECT_LT(m.find("Infineon bundle"), 0);
+    EXPECT_LT(m.find("Signers folder"), 0);
+    app_choose_file(&t.a, "/s/certs.7z", VENDOR_INFINEON, 7);
+    vm_build(&m.v, &t.a);
+    int y = m.find("  Infineon bundle");
+    ASSERT_GT(y, 0);
+    EXPECT_NE(m.row(y).find("E0E0"), std::string::npos);
+    // Down from Skip invalid reaches it; Enter edits it; E0E1 is taken
+    while (t.a.setup.field != FLD_SOURCE && t.a.setup.field + 1 < FLD_COUNT)
+        t.key('j');
+    ASSERT_EQ(t.a.setup.field, FLD_SOURCE);
+    t.key(KM_ENTER);
+    t.key(KM_CTRL('u'));
+    for (const char *c = "E0E1"; *c; c++)
+        t.key(*c);
+    t.key(KM_ENTER);
+    ASSERT_NE(t.a.cfg.infineon_bundle, nullptr);
+    EXPECT_STREQ(t.a.cfg.infineon_bundle, "E0E1");
+    app_choose_file(&t.a, "/s/manifest.json", VENDOR_MICROCHIP, 3);
+    vm_build(&m.v, &t.a);
+    EXPECT_GT(m.find("  Signers folder       (bundled)"), 0);
+    // an Espressif form skips it: Down from Skip invalid goes to Endpoint
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    while (t.a.setup.field != FLD_SKIP_INVALID)
+        t.key(t.a.setup.field < FLD_SKIP_INVALID ? 'j' : 'k');
+    t.key('j');
+    EXPECT_EQ(t.a.setup.field, FLD_ENDPOINT);
+    // many policies: read in full, not cut at 24 columns
+    jobcfg_set(&t.a.cfg, "policies", "BasicTestPolicy,NoSuchPolicy,AnotherPolicy,Fourth",
+               NULL, 0, NULL);
+    vm_build(&m.v, &t.a);
+    EXPECT_GT(m.find("BasicTestPolicy, NoSuchPolicy, AnotherPolicy, Fourth"), 0);
+    // the Jobs list: an Infineon job's bundle in the Batch column
+    jnl_job j = job(3, 1, JOB_DONE, "/s/certs.7z", 7, 7, 0, 0);
+    snprintf(j.identity, sizeof j.identity, "{\"infineon_bundle\":\"E0E2\"}");
+    set_jobs(&t.a, {j});
+    t.key(KM_F(2));
+    vm_build(&m.v, &t.a);
+    EXPECT_GT(m.find("E0E2 bundle"), 0);
+}
+
 // Issue 14: a file whose kind cannot be told says why instead of
 // "detecting..." for ever (console /nope.csv).
 TEST(ConsoleVm, SetupSaysWhyAFileCannotBeRead)

@@ -1,6 +1,7 @@
 /* The Jobs screen: every job of the journal, most recent first (home). */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "console/screens/screens.h"
@@ -160,7 +161,18 @@ static void build_jobs(vm *v, const app *a)
         snprintf(num, sizeof num, "%zu", j->skipped);
         vm_cell(&l, num, 6, TX_RIGHT, !sel && j->skipped ? ROLE_WARN : -1);
         vm_cell(&l, "  ", 2, TX_LEFT, -1);
-        vm_cell(&l, j->batch_id[0] ? j->batch_id : "-", 12, TX_LEFT, -1);
+        /* an Infineon job (Phase 1: no batch) shows its bundle there: runs of
+         * E0E0, E0E1 and E0E2 of one file are told apart */
+        char bundle[16] = "";
+        const char *bk = strstr(j->identity, "\"infineon_bundle\":\"");
+        size_t fl = strlen(j->file);
+        if (!j->batch_id[0] && bk && fl > 3 && !strcasecmp(j->file + fl - 3, ".7z"))
+            snprintf(bundle, sizeof bundle, "%.4s bundle", bk + 19);
+        vm_cell(&l,
+                j->batch_id[0] ? j->batch_id
+                : bundle[0]    ? bundle
+                               : "-",
+                12, TX_LEFT, -1);
         vm_cell(&l, " ", 1, TX_LEFT, -1);
         if (wide) {
             fmt_time(when, sizeof when, j->updated);

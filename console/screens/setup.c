@@ -44,18 +44,29 @@ static void about(buf *out)
 
 /* ---- the form's fields ---- */
 
-static const char *field_key(app_field f)
+static const char *field_key(const app *a, app_field f)
 {
     static const char *const names[FLD_COUNT] = {
-        "policies",     "thing_groups", "thing_type", "cert_active", "thing_deferred",
-        "skip_invalid", "endpoint_url", "profile",    "region"};
+        "policies",       "thing_groups", "thing_type", "cert_active",
+        "thing_deferred", "skip_invalid", "",           "endpoint_url",
+        "profile",        "region"};
+    if (f == FLD_SOURCE)
+        return a->file.kind == VENDOR_INFINEON ? "infineon_bundle" : "microchip_signers";
     return names[f];
 }
 
 static int field_is_text(app_field f)
 {
-    return f == FLD_POLICIES || f == FLD_GROUPS || f == FLD_TYPE || f == FLD_ENDPOINT ||
-           f == FLD_PROFILE || f == FLD_REGION;
+    return f == FLD_POLICIES || f == FLD_GROUPS || f == FLD_TYPE || f == FLD_SOURCE ||
+           f == FLD_ENDPOINT || f == FLD_PROFILE || f == FLD_REGION;
+}
+
+/* Whether the form shows field f for this file: the file kind's own field
+ * only for Infineon (the bundle) and Microchip (the signers folder). */
+static int field_shown(const app *a, app_field f)
+{
+    return f != FLD_SOURCE || a->file.kind == VENDOR_INFINEON ||
+           a->file.kind == VENDOR_MICROCHIP;
 }
 
 static int field_is_where(app_field f)
@@ -93,6 +104,12 @@ static void field_value(const app *a, app_field f, char *out, size_t n)
         break;
     case FLD_SKIP_INVALID:
         snprintf(out, n, "%s", a->cfg.skip_invalid ? "true" : "false");
+        break;
+    case FLD_SOURCE:
+        snprintf(out, n, "%s",
+                 a->file.kind == VENDOR_INFINEON
+                     ? (a->cfg.infineon_bundle ? a->cfg.infineon_bundle : "E0E0")
+                     : (a->cfg.microchip_signers ? a->cfg.microchip_signers : ""));
         break;
     case FLD_ENDPOINT:
         snprintf(out, n, "%s",
@@ -244,7 +261,7 @@ static int setup_field_commit(app *a, char *text)
         return where_commit(a, a->input.field, text);
     err e;
     err_clear(&e);
-    if (jobcfg_set(&a->cfg, field_key(a->input.field), text, NULL, 0, &e) < 0) {
+    if (jobcfg_set(&a->cfg, field_key(a, a->input.field), text, NULL, 0, &e) < 0) {
         app_message(a, 1, "%s", e.msg);
         return RX_DIRTY;
     }
@@ -255,15 +272,16 @@ static int setup_field_commit(app *a, char *text)
 
 static const char *setup_field_prompt(const app *a)
 {
-    static const char *const labels[FLD_COUNT] = {"Policies",
-                                                  "Thing groups",
-                                                  "Thing type",
-                                                  "",
-                                                  "",
-                                                  "",
-                                                  "Endpoint (local, aws or a URL)",
-                                                  "Profile",
-                                                  "Region"};
+    static const char *const labels[FLD_COUNT] = {
+        "Policies",   "Thing groups",
+        "Thing type", "",
+        "",           "",
+        "",           "Endpoint (local, aws or a URL)",
+        "Profile",    "Region"};
+    if (a->input.field == FLD_SOURCE)
+        return a->file.kind == VENDOR_INFINEON
+                   ? "Infineon bundle (E0E0, E0E1 or E0E2)"
+                   : "Microchip signers folder (empty: the bundled signers)";
     return a->input.field < FLD_COUNT ? labels[a->input.field] : "";
 }
 
@@ -273,12 +291,18 @@ static int setup_act(app *a, act x)
 {
     switch (x.type) {
     case ACT_UP:
-        if (a->setup.field > 0)
-            a->setup.field--;
+        for (int f = (int)a->setup.field - 1; f >= 0; f--)
+            if (field_shown(a, (app_field)f)) {
+                a->setup.field = (app_field)f;
+                break;
+            }
         return RX_DIRTY;
     case ACT_DOWN:
-        if (a->setup.field + 1 < FLD_COUNT)
-            a->setup.field++;
+        for (int f = (int)a->setup.field + 1; f < FLD_COUNT; f++)
+            if (field_shown(a, (app_field)f)) {
+                a->setup.field = (app_field)f;
+                break;
+            }
         return RX_DIRTY;
     case ACT_HOME:
         a->setup.field = 0;
@@ -340,19 +364,27 @@ static void build_setup(vm *v, const app *a)
     vm_blank(v, 3, a->utf8);
 
     static const char *const labels[FLD_COUNT] = {
-        "Policies",           "Thing groups",   "Thing type",
-        "Certificate active", "Thing deferred", "Skip invalid items",
-        "Endpoint",           "AWS profile",    "AWS region"};
+        "Policies",       "Thing groups",       "Thing type", "Certificate active",
+        "Thing deferred", "Skip invalid items", "",           "Endpoint",
+        "AWS profile",    "AWS region"};
     int p2 = a->file.phase == 2;
     int y = 4;
     for (int f = 0; f < FLD_COUNT; f++, y++) {
+        if (!field_shown(a, (app_field)f)) {
+            y--;
+            continue;
+        }
         if (f == FLD_ENDPOINT)
             vm_blank(v, y++, a->utf8);
         int sel = a->setup.field == (app_field)f && !a->input.kind;
         int editing = a->input.kind == IN_FIELD && a->input.field == (app_field)f;
         vm_line r = vm_line_start(v, y, sel ? ROLE_SELECTED : ROLE_NORMAL, a->utf8);
         vm_cell(&r, "  ", 2, TX_LEFT, -1);
-        vm_cell(&r, labels[f], 21, TX_LEFT, sel ? -1 : ROLE_LABEL);
+        const char *label = labels[f];
+        if (f == FLD_SOURCE)
+            label =
+                a->file.kind == VENDOR_INFINEON ? "Infineon bundle" : "Signers folder";
+        vm_cell(&r, label, 21, TX_LEFT, sel ? -1 : ROLE_LABEL);
         char val[600] = "";
         const char *note = "";
         int vrole = -1;
@@ -415,6 +447,20 @@ static void build_setup(vm *v, const app *a)
             note = a->cfg.skip_invalid ? "invalid items are left out"
                                        : "invalid items stop the job";
             break;
+        case FLD_SOURCE:
+            if (a->file.kind == VENDOR_INFINEON) {
+                snprintf(val, sizeof val, "%s",
+                         a->cfg.infineon_bundle ? a->cfg.infineon_bundle : "E0E0");
+                note = "which certificate of each chip";
+            } else if (a->cfg.microchip_signers) {
+                snprintf(val, sizeof val, "%s", a->cfg.microchip_signers);
+                note = "the signers of the manifest";
+            } else {
+                snprintf(val, sizeof val, "(bundled)");
+                vrole = ROLE_DIM;
+                note = "Microchip's published signers";
+            }
+            break;
         case FLD_ENDPOINT:
             if (a->where.local) {
                 snprintf(val, sizeof val, "local");
@@ -455,6 +501,12 @@ static void build_setup(vm *v, const app *a)
         }
         if (editing) {
             vm_cell(&r, "(editing below)", 24, TX_LEFT, ROLE_INPUT);
+        } else if (tx_width(val) > 24) {
+            /* a long value (many policies, a path) is read in full: it takes
+             * the note's room */
+            vm_cell(&r, val, -1, TX_LEFT, sel ? -1 : vrole);
+            vm_line_end(&r);
+            continue;
         } else {
             vm_cell(&r, val, 24, TX_LEFT, sel ? -1 : vrole);
         }
