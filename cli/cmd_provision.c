@@ -1,6 +1,7 @@
 /* thingpress provision FILE: run a job headless (DESIGN.md §4). Progress on
  * stderr (a bar on a terminal, a line every few seconds otherwise), a final
- * summary, exit status 0 / 1 / 2. With no AWS configuration and no
+ * summary naming the job's report (DESIGN.md §7), exit status 0 / 1 / 2. With no AWS
+ * configuration and no
  * --endpoint-url, the job runs against the embedded local endpoint. */
 #include <signal.h>
 #include <stdio.h>
@@ -93,6 +94,16 @@ static void progress(const eng_snapshot *s, int tty, int final)
                 finished, s->total, frac * 100, s->items_per_s, eta, s->failed,
                 s->throttles, eng_state_name(s->state));
     }
+}
+
+/* "  report: PATH" once the job's report is written (every job that ran),
+ * or why it could not be. */
+static void print_report(const eng_snapshot *s)
+{
+    if (s->report[0])
+        printf("  report: %s\n", s->report);
+    else if (s->report_error[0])
+        printf("  report not written: %s\n", s->report_error);
 }
 
 int cmd_provision(int argc, char **argv)
@@ -210,6 +221,7 @@ int cmd_provision(int argc, char **argv)
         break;
     case ENG_ERROR:
         cli_error("%s: %s", path, s.message);
+        print_report(&s);
         rc = EXIT_REJECTED;
         break;
     case ENG_PAUSED:
@@ -219,6 +231,7 @@ int cmd_provision(int argc, char **argv)
                "pending\n",
                path, s.job_id, s.phase, s.total, s.done, s.failed,
                s.total - s.done - s.failed - s.skipped);
+        print_report(&s);
         rc = EXIT_REJECTED;
         break;
     default: {
@@ -245,8 +258,7 @@ int cmd_provision(int argc, char **argv)
         if (s.elapsed > 0)
             printf(", %.1f items/s", s.items_per_s);
         printf("\n");
-        if (s.report[0])
-            printf("  report: %s\n", s.report);
+        print_report(&s);
         if (s.state == ENG_CANCELLED)
             printf("  interrupted: run the same command again to resume\n");
         if (s.outages)

@@ -6,7 +6,9 @@
  * Without JOB: a table of the most recently updated jobs. With JOB: the
  * job's header, then its items, streamed page by page so a job of a million
  * items prints in constant memory. Text output is aligned and colored by
- * role on a terminal only; tsv and json are for scripts. */
+ * role on a terminal only; tsv and json are for scripts. With JOB, csv and
+ * json print the job's report (journal.h: jnl_report_write, the same bytes
+ * as reports/job-ID.csv and .json). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@
 #include "cli/cmd.h"
 #include "engine/journal.h"
 
-typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV } out_mode;
+typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV, OUT_CSV } out_mode;
 
 enum {
     DEFAULT_LIMIT = 20,
@@ -38,12 +40,13 @@ static const char help[] =
     "\n"
     "  --state DIR             the journal's directory (default:\n"
     "                          $XDG_STATE_HOME/thingpress or ~/.local/state/thingpress)\n"
-    "  --output text|json|tsv  text: aligned tables (default)\n"
+    "  --output FORMAT         text: aligned tables (default)\n"
     "                          tsv, without JOB: id, phase, status, created, file,\n"
     "                            batch, total, done, failed, skipped (no header)\n"
     "                          tsv, with JOB: idx, key, fingerprint, status, step,\n"
     "                            attempts, error, cert_arn, thing_arn (no header)\n"
-    "                          json: one document\n"
+    "                          json: one document; with JOB, the job's report\n"
+    "                          csv (JOB): the job's report, as reports/job-JOB.csv\n"
     "  --failed                with JOB: only the failed and skipped items\n"
     "  --limit N               without JOB: the N most recent jobs (default 20, 0 = "
     "all)\n"
@@ -350,6 +353,8 @@ static int list_jobs(const opts *o, journal *j, err *e)
     case OUT_JSON:
         print_jobs_json(jnl_dir(j), jobs, n);
         break;
+    default: /* csv needs a JOB (cmd_status) */
+        break;
     }
     free(jobs);
     return 0;
@@ -473,19 +478,16 @@ static void item_tsv(const jnl_item *it, buf *b)
 
 static int show_job(const opts *o, journal *j, err *e)
 {
+    int filter = o->failed_only ? JNL_FILTER_PROBLEMS : JNL_FILTER_ALL;
+    if (o->mode == OUT_JSON || o->mode == OUT_CSV)
+        return jnl_report_write(j, o->job, filter, o->mode == OUT_CSV ? stdout : NULL,
+                                o->mode == OUT_JSON ? stdout : NULL, e);
     jnl_job jb;
     if (jnl_job_get(j, o->job, &jb, e))
         return -1;
     buf b = BUF_INIT;
-    if (o->mode == OUT_TEXT) {
+    if (o->mode == OUT_TEXT)
         print_job_header(o, j, &jb);
-    } else if (o->mode == OUT_JSON) {
-        buf_puts(&b, "{\n  \"job\": ");
-        jnl_job_json(&jb, &b);
-        buf_puts(&b, ",\n  \"items\": [");
-        fwrite(b.data, 1, b.len, stdout);
-    }
-    int filter = o->failed_only ? JNL_FILTER_PROBLEMS : JNL_FILTER_ALL;
     jnl_item *page = xmalloc(PAGE * sizeof *page);
     item_widths w = {0};
     size_t offset = 0, shown = 0;
@@ -515,9 +517,7 @@ static int show_job(const opts *o, journal *j, err *e)
             case OUT_TSV:
                 item_tsv(&page[i], &b);
                 break;
-            case OUT_JSON:
-                buf_puts(&b, shown + i ? ",\n    " : "\n    ");
-                jnl_item_json(&page[i], &b);
+            default: /* csv, json: above */
                 break;
             }
             fwrite(b.data, 1, b.len, stdout);
@@ -527,8 +527,6 @@ static int show_job(const opts *o, journal *j, err *e)
         if (n < PAGE)
             break;
     }
-    if (rc == 0 && o->mode == OUT_JSON)
-        fputs(shown ? "\n  ]\n}\n" : "]\n}\n", stdout);
     if (rc == 0 && o->mode == OUT_TEXT && shown == 0)
         printf("\n%s\n",
                o->failed_only ? "No failed or skipped items." : "No items recorded yet.");
@@ -588,8 +586,10 @@ int cmd_status(int argc, char **argv)
                 o.mode = OUT_JSON;
             else if (!strcmp(v, "tsv"))
                 o.mode = OUT_TSV;
+            else if (!strcmp(v, "csv"))
+                o.mode = OUT_CSV;
             else {
-                cli_error("--output: expected text, json or tsv, got '%s'", v);
+                cli_error("--output: expected text, json, tsv or csv, got '%s'", v);
                 return EXIT_REJECTED;
             }
             continue;
@@ -625,6 +625,9 @@ int cmd_status(int argc, char **argv)
         }
     } else if (o.failed_only) {
         cli_error("status: --failed needs a JOB (try 'thingpress status --help')");
+        return EXIT_REJECTED;
+    } else if (o.mode == OUT_CSV) {
+        cli_error("status: --output csv needs a JOB (try 'thingpress status --help')");
         return EXIT_REJECTED;
     }
     const char *nc = getenv("NO_COLOR");
