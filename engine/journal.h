@@ -55,7 +55,8 @@
  *
  * Reports (DESIGN.md §7): every item of a job, streamed from the journal in
  * idx order (constant memory, whatever the job's size), as RFC 4180 CSV and
- * as JSON with the job's header.
+ * as JSON with the job's header; and, for a Phase 1 job, the device-infos
+ * skeleton that hands its registered certificates to the MES.
  *
  * Files: journal.c keeps the tables and the audit log; report.c renders the
  * reports and the JSON of jobs and items from them (jnl_impl.h between them).
@@ -278,6 +279,18 @@ int jnl_report_write(journal *j, long long job_id, int status_filter, FILE *csv,
  * the CSV path in csv_path (caller's buffer of n bytes; the JSON path is the
  * same with .json). */
 int jnl_report(journal *j, long long job_id, char *csv_path, size_t n, err *e);
+
+/* The Phase 1 hand-off (DESIGN.md §7): writes to out a device-infos file
+ * {"batch_id", "devices": [{"certFingerprint", "deviceId"}]} with one device
+ * per certificate the job registered (an item with a certificate ARN), in
+ * idx order: its fingerprint and its thing name from the vendor file. The
+ * MES adds attributes (and deviceType) and sends it back as the Phase 2 file:
+ * it validates as one. batch_id is the job's batch id, else (a Phase 1 file
+ * has none) the base name of the job's file. *n_devices (may be NULL) gets
+ * the count. Refused (-1, ERR_USAGE, nothing written): a Phase 2 job, and a
+ * job that registered nothing. */
+int jnl_devinfo_skeleton(journal *j, long long job_id, FILE *out, size_t *n_devices,
+                         err *e);
 
 #ifdef __cplusplus
 }

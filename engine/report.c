@@ -1,6 +1,6 @@
 /* The reports of a job (see journal.h: jnl_report_write, jnl_report,
- * jnl_job_json, jnl_item_json): the journal's rows rendered as RFC 4180 CSV
- * and as JSON.
+ * jnl_devinfo_skeleton, jnl_job_json, jnl_item_json): the journal's rows
+ * rendered as RFC 4180 CSV, as JSON, and as a device-infos skeleton.
  *
  * Design: a report reads the journal through its API (jnl_impl.h streams the
  * rows, one statement, one row at a time: a job of 100,000 items costs no
@@ -377,4 +377,86 @@ out:
         unlink(js_tmp);
     }
     return rc;
+}
+
+/* ---- the Phase 1 hand-off ---- */
+
+enum { SKELETON_MAX_BATCH = 255 }; /* parsers/devinfo.c's limit */
+
+typedef struct {
+    FILE *out;
+    const char *batch;
+    size_t n;
+    buf *line;
+} skeleton;
+
+static int skeleton_row(void *ctx, const jnl_item *it)
+{
+    skeleton *k = ctx;
+    if (!it->cert_arn[0])
+        return 0; /* not registered */
+    buf *line = k->line;
+    buf_reset(line);
+    if (k->n == 0) {
+        json_t *b = jstr(k->batch);
+        buf_puts(line, "{\n  \"batch_id\": ");
+        dump_take(b, JSON_ENCODE_ANY, line);
+        buf_puts(line, ",\n  \"devices\": [\n    ");
+    } else {
+        buf_puts(line, ",\n    ");
+    }
+    json_t *d = json_object();
+    if (!d)
+        base_fatal("json_object");
+    set(d, "certFingerprint", jstr(it->fingerprint));
+    set(d, "deviceId", jstr(it->key));
+    dump_take(d, JSON_COMPACT, line);
+    fwrite(line->data, 1, line->len, k->out);
+    k->n++;
+    return 0;
+}
+
+int jnl_devinfo_skeleton(journal *j, long long job_id, FILE *out, size_t *n_devices,
+                         err *e)
+{
+    if (n_devices)
+        *n_devices = 0;
+    jnl_job jb;
+    if (jnl_job_get(j, job_id, &jb, e))
+        return -1;
+    if (jb.phase != 1) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "job %lld is a Phase 2 job: a device-infos skeleton lists what a Phase 1 "
+                "job registered",
+                job_id);
+        return -1;
+    }
+    /* the job's batch id; a Phase 1 file has none: its file's name, cut to
+     * what a device-infos file accepts and without control characters */
+    char batch[SKELETON_MAX_BATCH + 1];
+    const char *base = strrchr(jb.file, '/');
+    base = base && base[1] ? base + 1 : jb.file;
+    snprintf(batch, sizeof batch, "%s", jb.batch_id[0] ? jb.batch_id : base);
+    for (char *p = batch; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    buf line = BUF_INIT;
+    skeleton k = {out, batch, 0, &line};
+    int rc = jnl_item_each(j, job_id, JNL_FILTER_ALL, skeleton_row, &k, e);
+    buf_free(&line);
+    if (rc)
+        return -1;
+    if (k.n == 0) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "job %lld registered no certificate: no device-infos skeleton to hand "
+                "off",
+                job_id);
+        return -1;
+    }
+    fputs("\n  ]\n}\n", out);
+    if (stream_failed(out, "device-infos", e))
+        return -1;
+    if (n_devices)
+        *n_devices = k.n;
+    return 0;
 }

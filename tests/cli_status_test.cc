@@ -357,6 +357,42 @@ TEST_F(CliStatus, OneJobCsvAndJsonAreItsReport)
     EXPECT_EQ(4u, lines(f.out).size()) << f.out; // the header and 3 rows
 }
 
+// --output device-infos: a Phase 1 job's registered certificates (only item
+// 0 has a certificate ARN here), a note on stderr since not every item
+// registered; a Phase 2 job is refused in one line, exit 2.
+TEST_F(CliStatus, DeviceInfosSkeleton)
+{
+    Result r = run("status --state " + dir + " 1 --output device-infos");
+    ASSERT_EQ(0, r.rc) << r.err;
+    json_error_t je;
+    json_t *doc = json_loads(r.out.c_str(), 0, &je);
+    ASSERT_TRUE(doc) << je.text << "\n" << r.out;
+    EXPECT_STREQ("manifest-espressif.csv",
+                 json_string_value(json_object_get(doc, "batch_id")));
+    json_t *devs = json_object_get(doc, "devices");
+    ASSERT_EQ(1u, json_array_size(devs));
+    json_t *d = json_array_get(devs, 0);
+    EXPECT_EQ(2u, json_object_size(d));
+    EXPECT_EQ(fp_of(0), json_string_value(json_object_get(d, "certFingerprint")));
+    EXPECT_STREQ("dev-0", json_string_value(json_object_get(d, "deviceId")));
+    json_decref(doc);
+    EXPECT_EQ(1u, lines(r.err).size()) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("2 failed")) << r.err;
+
+    Result p2 = run("status --state " + dir + " 2 --output device-infos");
+    EXPECT_EQ(2, p2.rc);
+    EXPECT_EQ("", p2.out);
+    EXPECT_EQ("thingpress: job 2 is a Phase 2 job: a device-infos skeleton lists what a "
+              "Phase 1 job registered\n",
+              p2.err);
+    for (const char *bad :
+         {"--output csv", "-o device-infos", "1 --failed -o device-infos"}) {
+        Result b = run("status --state " + dir + " " + bad);
+        EXPECT_EQ(2, b.rc) << bad;
+        EXPECT_EQ(1u, lines(b.err).size()) << bad << ": " << b.err;
+    }
+}
+
 TEST_F(CliStatus, ReadsWhileAWriterHoldsATransaction)
 {
     journal *j = nullptr;

@@ -1137,6 +1137,76 @@ TEST(Journal, Version1JournalIsReadThenMigrated)
     sqlite3_close(db);
 }
 
+// The Phase 1 hand-off: one device per registered certificate (an item with
+// a certificate ARN), in idx order, with the job's batch id or its file's
+// name; Phase 2 jobs and jobs that registered nothing are refused.
+TEST(Journal, DeviceInfosSkeleton)
+{
+    std::string dir = fresh_dir("skeleton");
+    Jnl J(dir);
+    long long id = 0;
+    int resumed = 0;
+    ASSERT_EQ(0, jnl_job_open(J.j, "/in/line 3/manifest\t1.csv", SHA_A, 1, "", IDENT, EP,
+                              &id, &resumed, &J.e));
+    J.add(id, 0, "dev-0");
+    J.update(id, 0, 2, JNL_DONE, 2, nullptr, "arn:c0");
+    J.add(id, 1, "dev-1");
+    J.update(id, 1, 0, JNL_FAILED, 1, "register refused"); // not registered
+    J.add(id, 2, "dev\"2\"");
+    J.update(id, 2, 1, JNL_PENDING, 1, nullptr, "arn:c2"); // registered, stopped after
+    J.add(id, 3, "bad!", JNL_SKIPPED, "invalid");
+
+    auto skeleton = [&](long long job, size_t *n, err *e) {
+        char *mem = nullptr;
+        size_t len = 0;
+        FILE *f = open_memstream(&mem, &len);
+        int rc = jnl_devinfo_skeleton(J.j, job, f, n, e);
+        fclose(f);
+        std::string out(mem, len);
+        free(mem);
+        return std::make_pair(rc, out);
+    };
+    size_t n = 99;
+    auto got = skeleton(id, &n, &J.e);
+    ASSERT_EQ(0, got.first) << msg(J.e);
+    EXPECT_EQ(2u, n);
+    EXPECT_EQ("{\n  \"batch_id\": \"manifest?1.csv\",\n  \"devices\": [\n"
+              "    {\"certFingerprint\":\"" +
+                  fp_hex(0) +
+                  "\",\"deviceId\":\"dev-0\"},\n"
+                  "    {\"certFingerprint\":\"" +
+                  fp_hex(2) + "\",\"deviceId\":\"dev\\\"2\\\"\"}\n  ]\n}\n",
+              got.second);
+
+    // a Phase 1 job with a batch id keeps it
+    long long withb = J.job("/in/b.csv", SHA_B);
+    J.add(withb, 0, "dev-0");
+    J.update(withb, 0, 2, JNL_DONE, 2, nullptr, "arn:c0");
+    got = skeleton(withb, nullptr, &J.e);
+    ASSERT_EQ(0, got.first) << msg(J.e);
+    EXPECT_EQ(0u, got.second.find("{\n  \"batch_id\": \"batch-1\",")) << got.second;
+
+    // refused, nothing written: a Phase 2 job, a job that registered nothing
+    long long p2 = J.job("/in/d.json", SHA_A, IDENT2, EP, nullptr, 2);
+    J.add(p2, 0, "dev-0");
+    J.update(p2, 0, 5, JNL_DONE, 5, nullptr, "arn:c0");
+    err e;
+    err_clear(&e);
+    got = skeleton(p2, &n, &e);
+    EXPECT_EQ(-1, got.first);
+    EXPECT_EQ("", got.second);
+    EXPECT_EQ(ERR_USAGE, e.code);
+    EXPECT_NE(std::string::npos, msg(e).find("Phase 2")) << msg(e);
+    long long none = J.job("/in/e.csv", SHA_B, IDENT2);
+    J.add(none, 0, "dev-0");
+    err_clear(&e);
+    got = skeleton(none, &n, &e);
+    EXPECT_EQ(-1, got.first);
+    EXPECT_EQ("", got.second);
+    EXPECT_EQ(0u, n);
+    EXPECT_NE(std::string::npos, msg(e).find("registered no certificate")) << msg(e);
+}
+
 // A job of 100,000 items: the report lists each one, streamed (its memory
 // does not grow with the job: a whole-job array of items would be >100 MB).
 TEST(Journal, ReportOfALargeJobStreams)

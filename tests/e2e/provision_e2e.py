@@ -18,8 +18,9 @@ policies, groups), comparing it with the state the input files call for:
 Also: the one-step vendor flow (--cert-active true --thing-deferred false),
 Phase 2 item errors (REVOKED, unknown fingerprint, conflicting thing),
 Ctrl-C then resume, a journal that cannot be written (a file size limit
-as a full disk) then resume, and the report of every item of both phases,
-its ARNs checked against the registry.
+as a full disk) then resume, the report of every item of both phases, its
+ARNs checked against the registry, and the Phase 1 hand-off: `status
+--output device-infos`, filled in, provisioned as Phase 2.
 
 Servers are started on port 0 and stopped on every exit path (SIGTERM from a
 Bazel timeout included); every wait has a deadline (no fixed sleeps except
@@ -1331,7 +1332,8 @@ def os_user():
 class Reports(E2E):
     """Issue 13: the report of every item at the end of every job (CSV and
     JSON, `status JOB --output csv|json`), its ARNs checked against the
-    registry."""
+    registry; the Phase 1 hand-off (`status JOB --output device-infos`)
+    filled in and provisioned as Phase 2."""
 
     STATION = "line-3/station-7"
 
@@ -1499,6 +1501,51 @@ class Reports(E2E):
                             "pending": 0}, t0, t1)
         self.assertEqual((doc["job"]["status"], doc["job"]["batch_id"]),
                          ("failed", "espressif-phase2-fixture"))
+
+    def test_device_infos_round_trip(self):
+        """Phase 1 -> `status --output device-infos` -> attributes filled in
+        -> Phase 2 with that file -> the registry as expected."""
+        r1 = provision(self.sim.url, self.state, self.vendor, *JOB, *rates(1000))
+        self.ok(r1, "Phase 1")
+        job1 = job_id_of(r1)
+        rc, out, err = self.status(job1, "device-infos")
+        self.assertEqual((rc, err), (0, ""))
+        skel = json.loads(out)
+        self.assertEqual(sorted(skel), ["batch_id", "devices"])
+        # a Phase 1 file has no batch id: the skeleton names the file's
+        self.assertEqual(skel["batch_id"], "manifest-espressif.csv")
+        self.assertEqual(skel["devices"],
+                         [{"certFingerprint": fp, "deviceId": name}
+                          for fp, name in zip(self.fps, self.names)])
+        path = os.path.join(self.tmp, "skeleton.json")
+        with open(path, "wb") as f:
+            f.write(out)
+        v = subprocess.run([OPTS.bin, "validate", path], capture_output=True, text=True,
+                           timeout=60, env=base_env())
+        self.assertEqual(v.returncode, 0, "the skeleton validates as a Phase 2 file:\n%s%s"
+                         % (v.stdout, v.stderr))
+
+        # the MES fills in the attributes (and a type for some) and sends it back
+        for i, d in enumerate(skel["devices"]):
+            d["attributes"] = {"DSN": "DSN-%04d" % i, "Line": "L3"}
+            if i % 2:
+                d["deviceType"] = "SecondType"
+        seed(self.sim.url, policies=(), groups=(), types=("SecondType",))
+        filled = os.path.join(self.tmp, "device-infos-filled.json")
+        with open(filled, "w") as f:
+            json.dump(skel, f)
+        r2 = provision(self.sim.url, self.state, filled, *JOB, *rates(1000))
+        self.ok(r2, "Phase 2 with the filled skeleton")
+        want = expected_state(self.fps, ["BasicTestPolicy"], skel["devices"],
+                              ["BasicTestGroup"], "BasicTestType")
+        self.assert_registry(self.sim.url, want, "after the round trip")
+        self.assertEqual(sorted(want["things"]), sorted(self.names))
+
+        # a Phase 2 job has nothing to hand off: one line, exit 2
+        rc, out, err = self.status(job_id_of(r2), "device-infos")
+        self.assertEqual((rc, out), (2, b""))
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("Phase 2", err)
 
 
 # ---------------------------------------------------------------- JUnit XML

@@ -167,6 +167,7 @@ class NoSecretInAnyOutput(pe.E2E):
         for argv in (["status"], ["status", "--output", "tsv"], ["status", "--output", "json"],
                      ["status", "2"], ["status", "2", "--output", "json"],
                      ["status", "2", "--output", "csv"], ["status", "1", "--output", "csv"],
+                     ["status", "1", "--output", "device-infos"],
                      ["status", "2", "--failed", "--output", "tsv"]):
             p = run(cap, " ".join(argv), argv + ["--state", state], env)
             self.assertEqual(p.returncode, 0, p.stderr)
