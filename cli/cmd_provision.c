@@ -1,6 +1,7 @@
 /* thingpress provision FILE: run a job headless (DESIGN.md §4). Progress on
  * stderr (a bar on a terminal, a line every few seconds otherwise), a final
- * summary, exit status 0 / 1 / 2. With no AWS configuration and no
+ * summary naming the job's report (DESIGN.md §7), exit status 0 / 1 / 2. With no AWS
+ * configuration and no
  * --endpoint-url, the job runs against the embedded local endpoint. */
 #include <signal.h>
 #include <stdio.h>
@@ -130,6 +131,16 @@ static int dry_run_registry(provctx *pc, const char *path)
     return bad ? EXIT_ITEMS : EXIT_GOOD;
 }
 
+/* "  report: PATH" once the job's report is written (every job that ran),
+ * or why it could not be. */
+static void print_report(const eng_snapshot *s)
+{
+    if (s->report[0])
+        printf("  report: %s\n", s->report);
+    else if (s->report_error[0])
+        printf("  report not written: %s\n", s->report_error);
+}
+
 int cmd_provision(int argc, char **argv)
 {
     provctx pc;
@@ -250,6 +261,7 @@ int cmd_provision(int argc, char **argv)
         break;
     case ENG_ERROR:
         cli_error("%s: %s", path, s.message);
+        print_report(&s);
         rc = EXIT_REJECTED;
         break;
     default: {
@@ -276,8 +288,7 @@ int cmd_provision(int argc, char **argv)
         if (s.elapsed > 0)
             printf(", %.1f items/s", s.items_per_s);
         printf("\n");
-        if (s.report[0])
-            printf("  report: %s\n", s.report);
+        print_report(&s);
         if (s.state == ENG_PAUSED && !s.job_id)
             printf("  paused before its job started: nothing was sent\n");
         else if (s.state == ENG_PAUSED)

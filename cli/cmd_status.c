@@ -6,7 +6,10 @@
  * Without JOB: a table of the most recently updated jobs. With JOB: the
  * job's header, then its items, streamed page by page so a job of a million
  * items prints in constant memory. Text output is aligned and colored by
- * role on a terminal only; tsv and json are for scripts. */
+ * role on a terminal only; tsv and json are for scripts. With JOB, csv and
+ * json print the job's report (journal.h: jnl_report_write, the same bytes
+ * as reports/job-ID.csv and .json), and device-infos a Phase 1 job's
+ * hand-off to the MES (jnl_devinfo_skeleton). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +23,7 @@
 #include "cli/cmd.h"
 #include "engine/journal.h"
 
-typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV } out_mode;
+typedef enum { OUT_TEXT, OUT_JSON, OUT_TSV, OUT_CSV, OUT_DEVINFO } out_mode;
 
 enum {
     DEFAULT_LIMIT = 20,
@@ -38,12 +41,16 @@ static const char help[] =
     "\n"
     "  --state DIR             the journal's directory (default:\n"
     "                          $XDG_STATE_HOME/thingpress or ~/.local/state/thingpress)\n"
-    "  --output text|json|tsv  text: aligned tables (default)\n"
+    "  --output FORMAT         text: aligned tables (default)\n"
     "                          tsv, without JOB: id, phase, status, created, file,\n"
     "                            batch, total, done, failed, skipped (no header)\n"
     "                          tsv, with JOB: idx, key, fingerprint, status, step,\n"
     "                            attempts, error, cert_arn, thing_arn (no header)\n"
-    "                          json: one document\n"
+    "                          json: one document; with JOB, the job's report\n"
+    "                          csv (JOB): the job's report, as reports/job-JOB.csv\n"
+    "                          device-infos (a Phase 1 JOB): a device-infos file of\n"
+    "                            its registered certificates (certFingerprint,\n"
+    "                            deviceId) for the MES to fill in for Phase 2\n"
     "  --failed                with JOB: only the failed and skipped items\n"
     "  --limit N               without JOB: the N most recent jobs (default 20, 0 = "
     "all)\n"
@@ -52,7 +59,8 @@ static const char help[] =
     "                          exit 0 done, 1 failed items, 2 paused, cancelled or\n"
     "                          interrupted\n"
     "\n"
-    "Exit status: 0 shown, 2 no journal, unknown job or bad invocation.\n"
+    "Exit status: 0 shown, 2 no journal, unknown job, bad invocation, or\n"
+    "device-infos of a Phase 2 job or of a job that registered nothing.\n"
     "\n";
 
 typedef struct {
@@ -355,6 +363,8 @@ static int list_jobs(const opts *o, journal *j, err *e)
     case OUT_JSON:
         print_jobs_json(jnl_dir(j), jobs, n);
         break;
+    default: /* csv and device-infos need a JOB (cmd_status) */
+        break;
     }
     free(jobs);
     return 0;
@@ -476,21 +486,37 @@ static void item_tsv(const jnl_item *it, buf *b)
     buf_putc(b, '\n');
 }
 
+/* A Phase 1 job's device-infos skeleton; a note on stderr when the job may
+ * still register more. */
+static int show_skeleton(const opts *o, journal *j, err *e)
+{
+    jnl_job jb;
+    size_t n = 0;
+    if (jnl_job_get(j, o->job, &jb, e) || jnl_devinfo_skeleton(j, o->job, stdout, &n, e))
+        return -1;
+    size_t pending = jb.total - jb.done - jb.failed - jb.skipped;
+    if (pending || jb.failed)
+        fprintf(stderr,
+                "thingpress: note: job %lld is %s (%zu items pending, %zu failed): the "
+                "skeleton lists the %zu certificates it registered\n",
+                o->job, jnl_job_status_name(jb.status), pending, jb.failed, n);
+    return 0;
+}
+
 static int show_job(const opts *o, journal *j, err *e)
 {
+    int filter = o->failed_only ? JNL_FILTER_PROBLEMS : JNL_FILTER_ALL;
+    if (o->mode == OUT_DEVINFO)
+        return show_skeleton(o, j, e);
+    if (o->mode == OUT_JSON || o->mode == OUT_CSV)
+        return jnl_report_write(j, o->job, filter, o->mode == OUT_CSV ? stdout : NULL,
+                                o->mode == OUT_JSON ? stdout : NULL, e);
     jnl_job jb;
     if (jnl_job_get(j, o->job, &jb, e))
         return -1;
     buf b = BUF_INIT;
-    if (o->mode == OUT_TEXT) {
+    if (o->mode == OUT_TEXT)
         print_job_header(o, j, &jb);
-    } else if (o->mode == OUT_JSON) {
-        buf_puts(&b, "{\n  \"job\": ");
-        jnl_job_json(&jb, &b);
-        buf_puts(&b, ",\n  \"items\": [");
-        fwrite(b.data, 1, b.len, stdout);
-    }
-    int filter = o->failed_only ? JNL_FILTER_PROBLEMS : JNL_FILTER_ALL;
     jnl_item *page = xmalloc(PAGE * sizeof *page);
     item_widths w = {0};
     size_t offset = 0, shown = 0;
@@ -520,9 +546,7 @@ static int show_job(const opts *o, journal *j, err *e)
             case OUT_TSV:
                 item_tsv(&page[i], &b);
                 break;
-            case OUT_JSON:
-                buf_puts(&b, shown + i ? ",\n    " : "\n    ");
-                jnl_item_json(&page[i], &b);
+            default: /* csv, json, device-infos: above */
                 break;
             }
             fwrite(b.data, 1, b.len, stdout);
@@ -532,8 +556,6 @@ static int show_job(const opts *o, journal *j, err *e)
         if (n < PAGE)
             break;
     }
-    if (rc == 0 && o->mode == OUT_JSON)
-        fputs(shown ? "\n  ]\n}\n" : "]\n}\n", stdout);
     if (rc == 0 && o->mode == OUT_TEXT && shown == 0)
         printf("\n%s\n",
                o->failed_only ? "No failed or skipped items." : "No items recorded yet.");
@@ -677,8 +699,14 @@ int cmd_status(int argc, char **argv)
                 o.mode = OUT_JSON;
             else if (!strcmp(v, "tsv"))
                 o.mode = OUT_TSV;
+            else if (!strcmp(v, "csv"))
+                o.mode = OUT_CSV;
+            else if (!strcmp(v, "device-infos"))
+                o.mode = OUT_DEVINFO;
             else {
-                cli_error("--output: expected text, json or tsv, got '%s'", v);
+                cli_error("--output: expected text, json, tsv, csv or device-infos, got "
+                          "'%s'",
+                          v);
                 return EXIT_REJECTED;
             }
             continue;
@@ -715,6 +743,15 @@ int cmd_status(int argc, char **argv)
     } else if (o.failed_only || o.follow) {
         cli_error("status: %s needs a JOB (try 'thingpress status --help')",
                   o.follow ? "--follow" : "--failed");
+        return EXIT_REJECTED;
+    } else if (o.mode == OUT_CSV || o.mode == OUT_DEVINFO) {
+        cli_error("status: --output %s needs a JOB (try 'thingpress status --help')",
+                  o.mode == OUT_CSV ? "csv" : "device-infos");
+        return EXIT_REJECTED;
+    }
+    if (o.mode == OUT_DEVINFO && o.failed_only) {
+        cli_error("status: --failed does not apply to --output device-infos (it lists "
+                  "the registered certificates)");
         return EXIT_REJECTED;
     }
     const char *nc = getenv("NO_COLOR");

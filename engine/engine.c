@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/who.h"
 #include "base/xalloc.h"
 #include "engine/eng_impl.h"
 #include "engine/inputsnap.h"
@@ -251,6 +252,40 @@ static void endpoint_key(eng *g, char *out, size_t n)
     }
 }
 
+/* Who runs the job and where, for its report (journal.h: jnl_job_set_run). */
+static int record_run(eng *g, err *e)
+{
+    who w;
+    who_get(&w);
+    jnl_run r = {
+        .endpoint_url = g->target.endpoint_url,
+        .region = g->target.region,
+        .account = g->account,
+        .user = w.user,
+        .station = w.station,
+    };
+    return jnl_job_set_run(g->j, g->job_id, &r, e);
+}
+
+/* The report of every item (journal.h: jnl_report), written at the end of
+ * every run that held the job: done, failed, paused, cancelled or stopped by
+ * an error. A report that cannot be written (a full disk) does not change
+ * how the job ended; the snapshot says why it is missing. */
+static void write_report(eng *g)
+{
+    char path[1024] = "";
+    err e;
+    err_clear(&e);
+    int rc = jnl_report(g->j, g->job_id, path, sizeof path, &e);
+    char m[sizeof g->snap.report_error];
+    if (rc)
+        err_format(&e, m, sizeof m);
+    pthread_mutex_lock(&g->mu);
+    snprintf(g->snap.report, sizeof g->snap.report, "%s", rc ? "" : path);
+    snprintf(g->snap.report_error, sizeof g->snap.report_error, "%s", rc ? m : "");
+    pthread_mutex_unlock(&g->mu);
+}
+
 static void test_point(eng *g, const char *point)
 {
     if (g->test_hook)
@@ -431,7 +466,7 @@ static void *engine_main(void *arg)
         err_clear(&e);
     }
     if (rc || jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
-        jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e)) {
+        jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e) || record_run(g, &e)) {
         journal_message(g, &e, "nothing was sent");
         goto out;
     }
@@ -514,15 +549,10 @@ static void *engine_main(void *arg)
         final = ENG_ERROR;
         goto out;
     }
-    if (atomic_load(&g->failed) || atomic_load(&g->skipped)) {
-        char path[1024] = "";
-        if (!jnl_report(g->j, g->job_id, path, sizeof path, &e)) {
-            pthread_mutex_lock(&g->mu);
-            snprintf(g->snap.report, sizeof g->snap.report, "%s", path);
-            pthread_mutex_unlock(&g->mu);
-        }
-    }
 out:
+    /* every run that held the job ends with its report */
+    if (g->j && g->job_id > 0 && g->lock_fd >= 0)
+        write_report(g);
     iot_client_free(c);
     pf_needs_free(&p1.needs);
     free(p2.st);

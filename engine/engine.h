@@ -31,6 +31,10 @@
  *   5. A journal thread records each completed step and each call in the
  *      audit log, in grouped transactions. After a crash the same command
  *      resumes at the first unrecorded step.
+ *   6. Every run that held the job (done, failed, paused, cancelled, or
+ *      stopped by an error once the job was in the journal) ends by writing
+ *      the job's report of every item (journal.h: jnl_report), before its
+ *      final state is published: snapshot.report names it.
  *
  * Threading: eng_start() returns at once; the job runs on its own threads.
  * eng_snapshot() and eng_events() may be called from any thread (the
@@ -146,9 +150,10 @@ typedef struct eng_snapshot {
     char account[32];
     char endpoint[256];
     char batch_id[256];
-    char message[512]; /* rejection / error reason, or the last item error */
-    char report[1024]; /* report CSV path once written */
-    int cancelled_job; /* ENG_REJECTED: its job was cancelled by the operator */
+    char message[512];      /* rejection / error reason, or the last item error */
+    char report[1024];      /* report CSV path once written (every job that ran) */
+    char report_error[400]; /* why it was not written, one line; "" */
+    int cancelled_job;      /* ENG_REJECTED: its job was cancelled by the operator */
     /* An outage being waited out (DESIGN.md §6): nothing is sent but a
      * probe; the job goes on by itself when the service answers. */
     int waiting;

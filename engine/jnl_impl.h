@@ -2,10 +2,10 @@
  * tables and the audit log) and report.c (the reports rendered from them).
  * Private to engine/.
  *
- * Design: the report streams every problem item of a job, however many, so
- * it reads the rows through a callback over one statement (jnl_item_list
- * pages, and paging costs O(offset)); it creates reports/ as the journal
- * creates the state directory, mode 0700.
+ * Design: the report streams every item of a job, however many, so it reads
+ * the rows through a callback over one statement (jnl_item_list pages, and
+ * paging costs O(offset)); it creates reports/ as the journal creates the
+ * state directory, mode 0700.
  *
  * Threading and ownership: as journal.h (the journal's owner thread). */
 #ifndef TP_ENGINE_JNL_IMPL_H

@@ -1,12 +1,20 @@
 /* The journal (see journal.h): SQLite tables for jobs and items, and the
  * audit log. The reports, which render the tables, are report.c.
  *
- * Schema (version 1):
+ * Schema (version 2):
  *   jobs(id, file, file_sha256, phase, batch_id, identity, endpoint, status,
- *        created, updated, n_total, n_done, n_failed, n_skipped),
+ *        created, updated, n_total, n_done, n_failed, n_skipped,
+ *        ended, endpoint_url, region, account, run_user, run_station),
  *        UNIQUE(file_sha256, identity, endpoint)
  *   items(job_id, idx, key, fingerprint, step, status, attempts, error,
- *         cert_arn, thing_arn, updated), PRIMARY KEY(job_id, idx)
+ *         cert_arn, thing_arn, updated, started, finished),
+ *         PRIMARY KEY(job_id, idx)
+ * Version 1 had neither the jobs' run columns (ended .. run_station) nor the
+ * items' started and finished. A journal is created at version 1 and brought
+ * up by the migrations, so a new journal and a migrated one are the same. A
+ * writer (jnl_open) migrates an older journal in one transaction; a reader
+ * (jnl_open_existing) changes nothing and reads an older journal through the
+ * legacy statements, which give the missing columns as empty.
  * The n_* counts are maintained by triggers on items, inside the writer's
  * transaction, so a reader never sees counts that disagree with the rows and
  * listing jobs never scans their items. A status change also moves the job's
@@ -36,7 +44,7 @@
 #include "engine/jnl_impl.h"
 #include "engine/joblock.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define APPLICATION_ID 0x54504a31 /* "TPJ1" */
 #define BUSY_TIMEOUT_MS 10000
 #define MAX_STATES ((size_t)1 << 28) /* item indexes jnl_item_states accepts */
@@ -54,25 +62,40 @@
     X(S_JOB_GET, "SELECT " JOB_COLS " FROM jobs WHERE id=?1")                             \
     X(S_JOB_LIST, "SELECT " JOB_COLS " FROM jobs ORDER BY updated DESC,id DESC "          \
       "LIMIT ?1")                                                                         \
-    X(S_JOB_STATUS, "UPDATE jobs SET status=?2,updated=max(updated,?3) WHERE id=?1")      \
+    X(S_JOB_STATUS, "UPDATE jobs SET status=?2,updated=max(updated,?3),"                  \
+      "ended=CASE WHEN ?2=0 THEN NULL ELSE ?3 END WHERE id=?1")                           \
+    X(S_JOB_RUN, "UPDATE jobs SET endpoint_url=?2,region=?3,account=?4,run_user=?5,"      \
+      "run_station=?6 WHERE id=?1")                                                       \
     X(S_ITEM_ADD, "INSERT INTO items(job_id,idx,key,fingerprint,step,status,attempts,"    \
       "error,updated) VALUES(?1,?2,?3,?4,0,?5,0,?6,?7) "                                  \
       "ON CONFLICT(job_id,idx) DO NOTHING")                                               \
     X(S_ITEM_UPDATE, "UPDATE items SET step=?3,status=?4,attempts=?5,"                    \
       "error=CASE WHEN ?6 IS NULL THEN (CASE WHEN ?4=1 THEN NULL ELSE error END) "        \
       "WHEN ?6='' THEN NULL ELSE ?6 END,"                                                 \
-      "cert_arn=coalesce(?7,cert_arn),thing_arn=coalesce(?8,thing_arn),updated=?9 "       \
+      "cert_arn=coalesce(?7,cert_arn),thing_arn=coalesce(?8,thing_arn),updated=?9,"       \
+      "started=coalesce(started,?10),"                                                    \
+      "finished=CASE WHEN ?4 IN (1,2) THEN ?11 WHEN ?4=0 THEN NULL ELSE finished END "    \
       "WHERE job_id=?1 AND idx=?2")                                                       \
     X(S_ITEM_STATES, "SELECT idx,step,status,attempts FROM items WHERE job_id=?1 "        \
       "ORDER BY idx")                                                                     \
-    X(S_ITEM_LIST, "SELECT idx,key,fingerprint,step,status,attempts,error,cert_arn,"      \
-      "thing_arn,updated FROM items WHERE job_id=?1 AND (?2=-1 OR status=?2 OR "          \
-      "(?2=-2 AND status IN (2,3))) ORDER BY idx LIMIT ?3 OFFSET ?4")
+    X(S_ITEM_LIST, ITEM_LIST(ITEM_COLS))
 /* clang-format on */
 
-#define JOB_COLS                                                                         \
+/* The columns job_row and item_row read; a journal of version 1 (read, not
+ * migrated, by jnl_open_existing) gives the later ones as empty. */
+#define JOB_COLS_1                                                                       \
     "id,file,file_sha256,phase,batch_id,identity,endpoint,status,created,updated,"       \
     "n_total,n_done,n_failed,n_skipped"
+#define JOB_COLS                                                                         \
+    JOB_COLS_1 ",coalesce(ended,0),endpoint_url,region,account,run_user,run_station"
+#define JOB_COLS_V1 JOB_COLS_1 ",0,'','','','',''"
+#define ITEM_COLS_1                                                                      \
+    "idx,key,fingerprint,step,status,attempts,error,cert_arn,thing_arn,updated"
+#define ITEM_COLS ITEM_COLS_1 ",coalesce(started,0),coalesce(finished,0)"
+#define ITEM_COLS_V1 ITEM_COLS_1 ",0,0"
+#define ITEM_LIST(cols)                                                                  \
+    "SELECT " cols " FROM items WHERE job_id=?1 AND (?2=-1 OR status=?2 OR "             \
+    "(?2=-2 AND status IN (2,3))) ORDER BY idx LIMIT ?3 OFFSET ?4"
 
 enum {
 #define STMT_ENUM(id, sql) id,
@@ -87,7 +110,16 @@ static const char *const stmt_sql[S_COUNT] = {
 #undef STMT_SQL
 };
 
-/* Run once, in the transaction that creates the journal. */
+/* The reads of a version 1 journal (jnl_open_existing migrates nothing). */
+static const char *const stmt_sql_v1[S_COUNT] = {
+    [S_JOB_GET] = "SELECT " JOB_COLS_V1 " FROM jobs WHERE id=?1",
+    [S_JOB_LIST] = "SELECT " JOB_COLS_V1 " FROM jobs ORDER BY updated DESC,id DESC "
+                   "LIMIT ?1",
+    [S_ITEM_LIST] = ITEM_LIST(ITEM_COLS_V1),
+};
+
+/* Run once, in the transaction that creates the journal: version 1, which
+ * the migrations then bring up to SCHEMA_VERSION. */
 static const char schema[] =
     "CREATE TABLE jobs("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -133,11 +165,27 @@ static const char schema[] =
     " n_failed=n_failed-(old.status=2), n_skipped=n_skipped-(old.status=3)"
     " WHERE id=old.job_id; END;";
 
+/* migrations[v - 1] brings a journal of version v to version v + 1. */
+static const char *const migrations[SCHEMA_VERSION - 1] = {
+    /* 2: who ran a job and where, when it ended; when each item started and
+     * finished (unix ms). A job that had ended took `updated` then. */
+    "ALTER TABLE jobs ADD COLUMN ended INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN endpoint_url TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN region TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN account TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN run_user TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN run_station TEXT NOT NULL DEFAULT '';"
+    "UPDATE jobs SET ended=updated WHERE status<>0;"
+    "ALTER TABLE items ADD COLUMN started INTEGER;"
+    "ALTER TABLE items ADD COLUMN finished INTEGER;",
+};
+
 struct journal {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     char dir[PATH_MAX];
     char db_path[PATH_MAX];
+    long long version; /* the schema's: SCHEMA_VERSION, or older when only read */
     /* The audit log may be written from any thread (jnl_audit): the lazy
      * open is under audit_mu, each line is one O_APPEND write(2). */
     pthread_mutex_t audit_mu;
@@ -259,8 +307,10 @@ static void db_fail(journal *j, int rc, err *e)
 static sqlite3_stmt *stmt(journal *j, int id, err *e)
 {
     if (!j->st[id]) {
-        int rc = sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                    &j->st[id], NULL);
+        const char *sql =
+            j->version < 2 && stmt_sql_v1[id] ? stmt_sql_v1[id] : stmt_sql[id];
+        int rc = sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &j->st[id],
+                                    NULL);
         if (rc != SQLITE_OK) {
             db_fail(j, rc, e);
             return NULL;
@@ -296,6 +346,13 @@ static void col_copy(char *dst, size_t n, sqlite3_stmt *s, int col)
 static long long now_s(void)
 {
     return (long long)time(NULL);
+}
+
+long long jnl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- the state directory ---- */
@@ -395,7 +452,7 @@ static int pragma_int(journal *j, const char *sql, long long *v, err *e)
 typedef enum { DB_EMPTY, DB_OURS, DB_BAD } db_kind;
 
 /* What the open database is: empty (never initialised), a journal of a
- * version we read, or something else (e set). */
+ * version we read (j->version), or something else (e set). */
 static int inspect(journal *j, db_kind *kind, err *e)
 {
     long long app = 0, ver = 0, objects = 0;
@@ -414,6 +471,7 @@ static int inspect(journal *j, db_kind *kind, err *e)
             return -1;
         }
         *kind = DB_OURS;
+        j->version = ver;
         return 0;
     }
     if (app == 0 && ver == 0 && objects == 0) {
@@ -427,24 +485,35 @@ static int inspect(journal *j, db_kind *kind, err *e)
     return -1;
 }
 
-static int create_schema(journal *j, err *e)
+/* Creates the schema of an empty journal, or brings an older one up to
+ * SCHEMA_VERSION, in one transaction. */
+static int create_or_migrate(journal *j, err *e)
 {
     if (exec_sql(j, "BEGIN IMMEDIATE", e))
         return -1;
     db_kind kind;
-    /* another process may have created it since we looked */
+    /* another process may have created or migrated it since we looked */
     if (inspect(j, &kind, e))
         goto fail;
     if (kind == DB_EMPTY) {
-        char pragmas[128];
-        snprintf(pragmas, sizeof pragmas,
-                 "PRAGMA application_id=%d; PRAGMA user_version=%d;", APPLICATION_ID,
-                 SCHEMA_VERSION);
+        char pragmas[64];
+        snprintf(pragmas, sizeof pragmas, "PRAGMA application_id=%d;", APPLICATION_ID);
         if (exec_sql(j, schema, e) || exec_sql(j, pragmas, e))
+            goto fail;
+        j->version = 1;
+    }
+    if (j->version < SCHEMA_VERSION) {
+        for (long long v = j->version; v < SCHEMA_VERSION; v++)
+            if (exec_sql(j, migrations[v - 1], e))
+                goto fail;
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d;", SCHEMA_VERSION);
+        if (exec_sql(j, pragma, e))
             goto fail;
     }
     if (exec_sql(j, "COMMIT", e))
         goto fail;
+    j->version = SCHEMA_VERSION;
     return 0;
 fail:
     sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
@@ -509,7 +578,7 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
         /* WAL is a property of the file: set once, kept; harmless to repeat */
         if (exec_sql(j, "PRAGMA journal_mode=WAL", e))
             goto fail;
-        if (kind == DB_EMPTY && create_schema(j, e))
+        if ((kind == DB_EMPTY || j->version < SCHEMA_VERSION) && create_or_migrate(j, e))
             goto fail;
     }
     if (exec_sql(j, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", e))
@@ -676,6 +745,12 @@ static void job_row(sqlite3_stmt *s, jnl_job *o)
     o->done = (size_t)sqlite3_column_int64(s, 11);
     o->failed = (size_t)sqlite3_column_int64(s, 12);
     o->skipped = (size_t)sqlite3_column_int64(s, 13);
+    o->ended = sqlite3_column_int64(s, 14);
+    col_copy(o->endpoint_url, sizeof o->endpoint_url, s, 15);
+    col_copy(o->region, sizeof o->region, s, 16);
+    col_copy(o->account, sizeof o->account, s, 17);
+    col_copy(o->user, sizeof o->user, s, 18);
+    col_copy(o->station, sizeof o->station, s, 19);
 }
 
 /* Who runs the job now, from its OS lock. */
@@ -719,6 +794,26 @@ int jnl_job_set_status(journal *j, long long job_id, jnl_job_status st, err *e)
     sqlite3_bind_int64(s, 1, job_id);
     sqlite3_bind_int(s, 2, (int)st);
     sqlite3_bind_int64(s, 3, now_s());
+    if (run(j, s, e))
+        return -1;
+    if (sqlite3_changes(j->db) == 0) {
+        err_set(e, ERR_INTERNAL, j->db_path, 0, -1, "no job %lld in the journal", job_id);
+        return -1;
+    }
+    return 0;
+}
+
+int jnl_job_set_run(journal *j, long long job_id, const jnl_run *r, err *e)
+{
+    sqlite3_stmt *s = stmt(j, S_JOB_RUN, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, job_id);
+    bind_text(s, 2, r->endpoint_url ? r->endpoint_url : "");
+    bind_text(s, 3, r->region ? r->region : "");
+    bind_text(s, 4, r->account ? r->account : "");
+    bind_text(s, 5, r->user ? r->user : "");
+    bind_text(s, 6, r->station ? r->station : "");
     if (run(j, s, e))
         return -1;
     if (sqlite3_changes(j->db) == 0) {
@@ -785,7 +880,7 @@ int jnl_item_add(journal *j, long long job_id, size_t idx, const char *key,
 
 int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_status st,
                     int attempts, const char *error, const char *cert_arn,
-                    const char *thing_arn, err *e)
+                    const char *thing_arn, const jnl_times *t, err *e)
 {
     sqlite3_stmt *s = stmt(j, S_ITEM_UPDATE, e);
     if (!s)
@@ -799,6 +894,9 @@ int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_stat
     bind_text(s, 7, cert_arn);
     bind_text(s, 8, thing_arn);
     sqlite3_bind_int64(s, 9, now_s());
+    long long now = t && t->started > 0 && t->at > 0 ? 0 : jnl_now_ms();
+    sqlite3_bind_int64(s, 10, t && t->started > 0 ? t->started : now);
+    sqlite3_bind_int64(s, 11, t && t->at > 0 ? t->at : now);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
@@ -873,6 +971,8 @@ static void item_row(sqlite3_stmt *s, jnl_item *o)
     col_copy(o->cert_arn, sizeof o->cert_arn, s, 7);
     col_copy(o->thing_arn, sizeof o->thing_arn, s, 8);
     o->updated = sqlite3_column_int64(s, 9);
+    o->started = sqlite3_column_int64(s, 10);
+    o->finished = sqlite3_column_int64(s, 11);
 }
 
 /* Binds the item list query; limit -1 = no limit. */

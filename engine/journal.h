@@ -45,10 +45,18 @@
  *
  * Versioning: PRAGMA application_id marks a thingpress journal and PRAGMA
  * user_version holds the schema version; a newer version or another kind of
- * database is refused with a one-line error naming the file.
+ * database is refused with a one-line error naming the file. An older one
+ * is migrated by jnl_open (one transaction; its rows are kept) and read as
+ * it is by jnl_open_existing (what it did not record reads as empty: no
+ * item times, no run).
  *
  * The state directory (and reports/ in it) is created with mode 0700: it
  * holds an audit trail.
+ *
+ * Reports (DESIGN.md §7): every item of a job, streamed from the journal in
+ * idx order (constant memory, whatever the job's size), as RFC 4180 CSV and
+ * as JSON with the job's header; and, for a Phase 1 job, the device-infos
+ * skeleton that hands its registered certificates to the MES.
  *
  * Files: journal.c keeps the tables and the audit log; report.c renders the
  * reports and the JSON of jobs and items from them (jnl_impl.h between them).
@@ -61,6 +69,7 @@
 #define TP_ENGINE_JOURNAL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -96,9 +105,16 @@ typedef struct jnl_job {
     char identity[2048]; /* jobcfg_identity JSON */
     char endpoint[512];
     jnl_job_status status;
-    long long created; /* unix seconds */
+    long long created; /* unix seconds: the job's start */
     long long updated;
+    long long ended; /* unix seconds its last run ended; 0 = running or never ended */
     size_t total, done, failed, skipped;
+    /* The last run (jnl_job_set_run); "" when not recorded. */
+    char endpoint_url[512];
+    char region[64];
+    char account[32];
+    char user[64];     /* OS user (who.h) */
+    char station[256]; /* $THINGPRESS_STATION, else the host (who.h) */
     /* A process running the job now (its OS lock, joblock.h), read by
      * jnl_job_get and jnl_job_list: its pid (0 = none) and host. */
     long runner_pid;
@@ -116,6 +132,8 @@ typedef struct jnl_item {
     char cert_arn[256];
     char thing_arn[256];
     long long updated;
+    long long started;  /* unix ms its first step began; 0 = never started */
+    long long finished; /* unix ms it became done or failed; 0 = not finished */
 } jnl_item;
 
 /* Item filters for jnl_item_list, besides a jnl_status value. */
@@ -168,7 +186,14 @@ int jnl_job_open(journal *j, const char *file, const char *file_sha256, int phas
                  const char *batch_id, const char *identity, const char *endpoint,
                  long long *job_id, int *resumed, err *e);
 int jnl_job_get(journal *j, long long job_id, jnl_job *out, err *e);
+/* Sets the status; any status but JOB_RUNNING also records the job's end
+ * (now), JOB_RUNNING clears it. */
 int jnl_job_set_status(journal *j, long long job_id, jnl_job_status st, err *e);
+/* Who runs the job, where (recorded by each run; NULL strings are ""). */
+typedef struct jnl_run {
+    const char *endpoint_url, *region, *account, *user, *station;
+} jnl_run;
+int jnl_job_set_run(journal *j, long long job_id, const jnl_run *r, err *e);
 /* Most recently updated first (then highest id); *n in/out (capacity in,
  * count out). */
 int jnl_job_list(journal *j, jnl_job *out, size_t *n, err *e);
@@ -178,11 +203,22 @@ int jnl_job_list(journal *j, jnl_job *out, size_t *n, err *e);
  * job must exist. */
 int jnl_item_add(journal *j, long long job_id, size_t idx, const char *key,
                  const char *fingerprint, jnl_status st, const char *error, err *e);
+/* When an item's work happened (unix ms, jnl_now_ms): started, when the run
+ * that records this began the item (kept if an earlier run began it); at,
+ * when this progress happened (the item's finish when it is done or
+ * failed). 0 or a NULL jnl_times: now. */
+typedef struct jnl_times {
+    long long started, at;
+} jnl_times;
+long long jnl_now_ms(void);
+
 /* Records progress of one item (the row must exist). Strings may be NULL
- * (unchanged); error "" clears it, and so does moving to JNL_DONE. */
+ * (unchanged); error "" clears it, and so does moving to JNL_DONE. The
+ * item's finish time is set when st is JNL_DONE or JNL_FAILED and cleared
+ * when it is JNL_PENDING again. */
 int jnl_item_update(journal *j, long long job_id, size_t idx, int step, jnl_status st,
                     int attempts, const char *error, const char *cert_arn,
-                    const char *thing_arn, err *e);
+                    const char *thing_arn, const jnl_times *t, err *e);
 /* What a resumed job needs of each item. */
 typedef struct jnl_item_state {
     int step; /* steps completed; -1 = no row */
@@ -209,21 +245,52 @@ int jnl_item_list(journal *j, long long job_id, int status_filter, size_t offset
 int jnl_audit(journal *j, long long job_id, const char *json, err *e);
 
 /* Appends the job, or the item, as one JSON object (compact, one line): the
- * shape used by the report and by `thingpress status --output json`. Job:
- * job, file, file_sha256, phase, batch_id, endpoint, identity (an object),
- * status, created, updated (ISO 8601 UTC), counts {total, done, failed,
- * skipped, pending}. Item: idx, key, fingerprint, status, error, step,
- * attempts, cert_arn, thing_arn (null when empty), updated. */
+ * shapes of the report and of `thingpress status --output json`.
+ * Job (the report's header): job (its id), status, file, file_sha256,
+ * batch_id, phase, endpoint (the URL of its last run, else the registry),
+ * registry (the endpoint part of the job's identity), account, region,
+ * options (the configuration identity, an object), user, station, start,
+ * end, updated (ISO 8601 UTC), counts {total, done, failed, skipped,
+ * pending}, and runner {pid, host} while a process runs it (not in a
+ * report: jnl_report_write leaves it out). Item: the
+ * report's columns (index, thing_name, fingerprint, status,
+ * certificate_arn, thing_arn, attempts, error, started, finished) and step
+ * (the journal's steps done). Strings not recorded are null. */
 void jnl_job_json(const jnl_job *jb, buf *out);
 void jnl_item_json(const jnl_item *it, buf *out);
 
-/* Writes DIR/reports/job-ID.csv and job-ID.json (failed and skipped items
- * with reasons; each file replaced atomically) and returns the CSV path in
- * csv_path (caller's buffer of n bytes; the JSON path is the same with .json).
- * CSV: RFC 4180 (CRLF, quoted when needed), header
- * "idx,key,fingerprint,status,error". JSON: the job's members (as
- * jnl_job_json) and "items", one jnl_item_json object per line. */
+/* The report's CSV header line (without its CRLF): "index,thing_name,
+ * fingerprint,status,certificate_arn,thing_arn,attempts,error,started,
+ * finished". */
+extern const char jnl_report_columns[];
+
+/* Streams the job's report: to csv (RFC 4180: CRLF, quoted when needed, a
+ * cell a spreadsheet would read as a formula prefixed with '), to json (one
+ * document {"job": header, "items": [one item per line]}), either may be
+ * NULL. Items in idx order; status_filter as jnl_item_list. Times are ISO
+ * 8601 UTC with milliseconds ("" / null when not recorded). Memory is
+ * constant (one row at a time); 0, or -1 (e set: the journal, or a write
+ * error on a stream). */
+int jnl_report_write(journal *j, long long job_id, int status_filter, FILE *csv,
+                     FILE *json, err *e);
+
+/* Writes DIR/reports/job-ID.csv and job-ID.json, every item (as
+ * jnl_report_write), each file replaced atomically (mode 0600), and returns
+ * the CSV path in csv_path (caller's buffer of n bytes; the JSON path is the
+ * same with .json). */
 int jnl_report(journal *j, long long job_id, char *csv_path, size_t n, err *e);
+
+/* The Phase 1 hand-off (DESIGN.md §7): writes to out a device-infos file
+ * {"batch_id", "devices": [{"certFingerprint", "deviceId"}]} with one device
+ * per certificate the job registered (an item with a certificate ARN), in
+ * idx order: its fingerprint and its thing name from the vendor file. The
+ * MES adds attributes (and deviceType) and sends it back as the Phase 2 file:
+ * it validates as one. batch_id is the job's batch id, else (a Phase 1 file
+ * has none) the base name of the job's file. *n_devices (may be NULL) gets
+ * the count. Refused (-1, ERR_USAGE, nothing written): a Phase 2 job, and a
+ * job that registered nothing. */
+int jnl_devinfo_skeleton(journal *j, long long job_id, FILE *out, size_t *n_devices,
+                         err *e);
 
 #ifdef __cplusplus
 }

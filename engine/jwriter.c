@@ -26,6 +26,7 @@ typedef struct jrec {
     char fp[65];     /* ADD */
     char *cert_arn;  /* UPDATE */
     char *thing_arn; /* UPDATE */
+    jnl_times times; /* UPDATE */
 } jrec;
 
 void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status st,
@@ -50,7 +51,8 @@ void jw_audit(eng *g, buf *b)
 }
 
 void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts, int count,
-               const char *error, const char *cert_arn, const char *thing_arn)
+               const char *error, const char *cert_arn, const char *thing_arn,
+               long long started)
 {
     jrec *r = xcalloc(1, sizeof *r);
     r->kind = JR_UPDATE;
@@ -62,6 +64,8 @@ void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts, i
     r->text = eng_dup_or_null(error);
     r->cert_arn = eng_dup_or_null(cert_arn);
     r->thing_arn = eng_dup_or_null(thing_arn);
+    r->times.started = started;
+    r->times.at = jnl_now_ms();
     queue_push(&g->jnl_q, r);
 }
 
@@ -126,7 +130,7 @@ static int write_batch(eng *g, jrec *list, err *e)
             break;
         case JR_UPDATE:
             rc = jnl_item_update(g->j, g->job_id, r->idx, r->step, r->st, r->attempts,
-                                 r->text, r->cert_arn, r->thing_arn, e);
+                                 r->text, r->cert_arn, r->thing_arn, &r->times, e);
             if (!rc)
                 tally_add(&t, r);
             break;

@@ -36,9 +36,12 @@ void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status
                  const char *error);
 /* An item's progress: steps done, status, attempts; NULL strings unchanged.
  * count: the eng_count the step adds to once recorded (-1: none); JNL_DONE
- * and JNL_FAILED count the item done or failed, also once recorded. */
+ * and JNL_FAILED count the item done or failed, also once recorded.
+ * started: when this run began the item (jnl_now_ms); the progress is timed
+ * now, when it is queued, not when the journal thread writes it. */
 void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts, int count,
-               const char *error, const char *cert_arn, const char *thing_arn);
+               const char *error, const char *cert_arn, const char *thing_arn,
+               long long started);
 /* One audit line (a JSON object, journal.h); takes b's text and resets b. */
 void jw_audit(eng *g, buf *b);
 /* The thread function (arg: the eng); returns once the queue is closed and

@@ -1,16 +1,19 @@
-/* The reports of a job (see journal.h: jnl_report, jnl_job_json,
- * jnl_item_json): the journal's rows rendered as RFC 4180 CSV and as JSON.
+/* The reports of a job (see journal.h: jnl_report_write, jnl_report,
+ * jnl_devinfo_skeleton, jnl_job_json, jnl_item_json): the journal's rows
+ * rendered as RFC 4180 CSV, as JSON, and as a device-infos skeleton.
  *
  * Design: a report reads the journal through its API (jnl_impl.h streams the
- * rows) and knows nothing of SQLite; each file is written beside its final
- * name, synced and renamed over it, so a reader sees the old report or the
- * new one, never half of one. Strings that are not UTF-8 (a file path may
- * hold any bytes) are written with '?' for the bad bytes, so a report is
- * always written.
+ * rows, one statement, one row at a time: a job of 100,000 items costs no
+ * more memory than one of ten) and knows nothing of SQLite. The same writer
+ * serves the files and `thingpress status --output csv|json`, so both say the
+ * same. Each file is written beside its final name, synced and renamed over
+ * it, so a reader sees the old report or the new one, never half of one.
+ * Strings that are not UTF-8 (a file path may hold any bytes) are written
+ * with '?' for the bad bytes, so a report is always written.
  *
  * Threading: the journal's owner thread (journal.h); jnl_job_json and
  * jnl_item_json touch nothing but their arguments. Ownership: the caller's
- * buffers; nothing is kept. */
+ * buffers and streams; nothing is kept. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -59,6 +62,22 @@ static void iso_time_s(char *out, size_t n, long long t)
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* "2024-05-01T12:34:56.789Z", or "" for 0 (not recorded). */
+static void iso_time_ms(char *out, size_t n, long long ms)
+{
+    if (ms <= 0) {
+        if (n)
+            out[0] = '\0';
+        return;
+    }
+    time_t tt = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
 /* Opens path.tmp for writing (mode 0600). */
@@ -126,22 +145,32 @@ static json_t *jopt(const char *s)
 
 static json_t *job_json(const jnl_job *jb)
 {
-    char created[32], updated[32];
-    iso_time_s(created, sizeof created, jb->created);
+    char start[32], end[32] = "", updated[32];
+    iso_time_s(start, sizeof start, jb->created);
+    if (jb->ended > 0)
+        iso_time_s(end, sizeof end, jb->ended);
     iso_time_s(updated, sizeof updated, jb->updated);
-    json_t *identity = json_loads(jb->identity, 0, NULL);
+    json_t *options = json_loads(jb->identity, 0, NULL);
     json_t *o = json_object(), *counts = json_object();
     if (!o || !counts)
         base_fatal("json_object");
     set(o, "job", json_integer(jb->id));
+    set(o, "status", jstr(jnl_job_status_name(jb->status)));
     set(o, "file", jstr(jb->file));
     set(o, "file_sha256", jstr(jb->file_sha256));
-    set(o, "phase", json_integer(jb->phase));
     set(o, "batch_id", jopt(jb->batch_id));
-    set(o, "endpoint", jopt(jb->endpoint));
-    set(o, "identity", identity ? identity : jstr(jb->identity));
-    set(o, "status", jstr(jnl_job_status_name(jb->status)));
-    set(o, "created", jstr(created));
+    set(o, "phase", json_integer(jb->phase));
+    /* the URL the last run sent to; a journal from before runs were
+     * recorded knows only the registry */
+    set(o, "endpoint", jopt(jb->endpoint_url[0] ? jb->endpoint_url : jb->endpoint));
+    set(o, "registry", jopt(jb->endpoint));
+    set(o, "account", jopt(jb->account));
+    set(o, "region", jopt(jb->region));
+    set(o, "options", options ? options : jstr(jb->identity));
+    set(o, "user", jopt(jb->user));
+    set(o, "station", jopt(jb->station));
+    set(o, "start", jstr(start));
+    set(o, "end", jopt(end));
     set(o, "updated", jstr(updated));
     set(counts, "total", json_integer((json_int_t)jb->total));
     set(counts, "done", json_integer((json_int_t)jb->done));
@@ -164,28 +193,30 @@ static json_t *job_json(const jnl_job *jb)
 
 static json_t *item_json(const jnl_item *it)
 {
-    char updated[32];
-    iso_time_s(updated, sizeof updated, it->updated);
+    char started[40], finished[40];
+    iso_time_ms(started, sizeof started, it->started);
+    iso_time_ms(finished, sizeof finished, it->finished);
     json_t *o = json_object();
     if (!o)
         base_fatal("json_object");
-    set(o, "idx", json_integer((json_int_t)it->idx));
-    set(o, "key", jstr(it->key));
+    set(o, "index", json_integer((json_int_t)it->idx));
+    set(o, "thing_name", jstr(it->key));
     set(o, "fingerprint", jstr(it->fingerprint));
     set(o, "status", jstr(jnl_status_name(it->status)));
-    set(o, "error", jopt(it->error));
-    set(o, "step", json_integer(it->step));
-    set(o, "attempts", json_integer(it->attempts));
-    set(o, "cert_arn", jopt(it->cert_arn));
+    set(o, "certificate_arn", jopt(it->cert_arn));
     set(o, "thing_arn", jopt(it->thing_arn));
-    set(o, "updated", jstr(updated));
+    set(o, "attempts", json_integer(it->attempts));
+    set(o, "error", jopt(it->error));
+    set(o, "started", jopt(started));
+    set(o, "finished", jopt(finished));
+    set(o, "step", json_integer(it->step));
     return o;
 }
 
-/* Appends v compactly and drops it. */
-static void dump_take(json_t *v, buf *out)
+/* Appends v as JSON (flags) and drops it. */
+static void dump_take(json_t *v, size_t flags, buf *out)
 {
-    char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *t = json_dumps(v, flags | JSON_PRESERVE_ORDER);
     json_decref(v);
     if (!t)
         base_fatal("json_dumps");
@@ -195,17 +226,39 @@ static void dump_take(json_t *v, buf *out)
 
 void jnl_job_json(const jnl_job *jb, buf *out)
 {
-    dump_take(job_json(jb), out);
+    dump_take(job_json(jb), JSON_COMPACT, out);
 }
 
 void jnl_item_json(const jnl_item *it, buf *out)
 {
-    dump_take(item_json(it), out);
+    dump_take(item_json(it), JSON_COMPACT, out);
 }
 
-/* The rows of both files, one item at a time. */
+const char jnl_report_columns[] = "index,thing_name,fingerprint,status,certificate_arn,"
+                                  "thing_arn,attempts,error,started,finished";
+
+/* One CSV row (with its CRLF). */
+static void csv_row(buf *line, const jnl_item *it)
+{
+    char started[40], finished[40];
+    iso_time_ms(started, sizeof started, it->started);
+    iso_time_ms(finished, sizeof finished, it->finished);
+    buf_printf(line, "%zu,", it->idx);
+    csv_field(line, it->key);
+    buf_putc(line, ',');
+    csv_field(line, it->fingerprint);
+    buf_printf(line, ",%s,", jnl_status_name(it->status));
+    csv_field(line, it->cert_arn);
+    buf_putc(line, ',');
+    csv_field(line, it->thing_arn);
+    buf_printf(line, ",%d,", it->attempts);
+    csv_field(line, it->error);
+    buf_printf(line, ",%s,%s\r\n", started, finished);
+}
+
+/* The rows of both streams, one item at a time. */
 typedef struct {
-    FILE *fc, *fj;
+    FILE *csv, *json;
     buf *line;
     int first;
 } report_rows;
@@ -214,38 +267,78 @@ static int report_row(void *ctx, const jnl_item *it)
 {
     report_rows *r = ctx;
     buf *line = r->line;
-    buf_reset(line);
-    buf_printf(line, "%zu,", it->idx);
-    csv_field(line, it->key);
-    buf_putc(line, ',');
-    csv_field(line, it->fingerprint);
-    buf_printf(line, ",%s,", jnl_status_name(it->status));
-    csv_field(line, it->error);
-    buf_puts(line, "\r\n");
-    fwrite(line->data, 1, line->len, r->fc);
-
-    buf_reset(line);
-    buf_puts(line, r->first ? "\n    " : ",\n    ");
-    jnl_item_json(it, line);
-    fwrite(line->data, 1, line->len, r->fj);
+    if (r->csv) {
+        buf_reset(line);
+        csv_row(line, it);
+        fwrite(line->data, 1, line->len, r->csv);
+    }
+    if (r->json) {
+        buf_reset(line);
+        buf_puts(line, r->first ? "\n    " : ",\n    ");
+        jnl_item_json(it, line);
+        fwrite(line->data, 1, line->len, r->json);
+    }
     r->first = 0;
     return 0;
 }
 
-int jnl_report(journal *j, long long job_id, char *csv_path, size_t n, err *e)
+/* A write error on a stream, if any (errno as the stream left it). */
+static int stream_failed(FILE *f, const char *what, err *e)
+{
+    if (f && (fflush(f) != 0 || ferror(f))) {
+        err_set(e, ERR_IO, what, 0, -1, "cannot write the report: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int jnl_report_write(journal *j, long long job_id, int status_filter, FILE *csv,
+                     FILE *json, err *e)
 {
     jnl_job jb;
+    if (jnl_job_get(j, job_id, &jb, e))
+        return -1;
+    /* a report is a record of the job, not of who holds it at the moment (at
+     * the end of a run, the runner itself): no "runner" */
+    jb.runner_pid = 0;
+    buf line = BUF_INIT;
+    if (json) {
+        /* the header as Jansson indents it, one level in; then "items",
+         * streamed one object per line */
+        buf head = BUF_INIT;
+        dump_take(job_json(&jb), JSON_INDENT(2), &head);
+        buf_puts(&line, "{\n  \"job\": ");
+        for (size_t i = 0; i < head.len; i++) {
+            buf_putc(&line, head.data[i]);
+            if (head.data[i] == '\n')
+                buf_puts(&line, "  ");
+        }
+        buf_free(&head);
+        buf_puts(&line, ",\n  \"items\": [");
+        fwrite(line.data, 1, line.len, json);
+    }
+    if (csv) {
+        fputs(jnl_report_columns, csv);
+        fputs("\r\n", csv);
+    }
+    report_rows rows = {csv, json, &line, 1};
+    int rc = jnl_item_each(j, job_id, status_filter, report_row, &rows, e);
+    if (!rc && json)
+        fputs(rows.first ? "]\n}\n" : "\n  ]\n}\n", json);
+    buf_free(&line);
+    if (!rc && (stream_failed(csv, "CSV", e) || stream_failed(json, "JSON", e)))
+        rc = -1;
+    return rc;
+}
+
+int jnl_report(journal *j, long long job_id, char *csv_path, size_t n, err *e)
+{
     char dir[PATH_MAX], csv[PATH_MAX], csv_tmp[PATH_MAX], js[PATH_MAX], js_tmp[PATH_MAX];
     FILE *fc = NULL, *fj = NULL;
-    json_t *head = NULL;
-    char *head_text = NULL;
-    buf line = BUF_INIT;
     int rc = -1;
 
     if (n)
         csv_path[0] = '\0';
-    if (jnl_job_get(j, job_id, &jb, e))
-        return -1;
     /* jnl_open left room for these names */
     snprintf(dir, sizeof dir, "%s/reports", jnl_dir(j));
     size_t w = (size_t)snprintf(csv, sizeof csv, "%s/job-%lld.csv", dir, job_id);
@@ -261,24 +354,8 @@ int jnl_report(journal *j, long long job_id, char *csv_path, size_t n, err *e)
         return -1;
     if (!(fc = open_tmp(csv_tmp, e)) || !(fj = open_tmp(js_tmp, e)))
         goto out;
-
-    head = job_json(&jb);
-    head_text = json_dumps(head, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (!head_text)
-        base_fatal("json_dumps");
-    /* the job's members as Jansson wrote them, then "items" streamed one
-     * object per line (a job may have many failures) */
-    char *close_brace = strrchr(head_text, '}');
-    while (close_brace > head_text && strchr(" \n", close_brace[-1]))
-        close_brace--;
-    fwrite(head_text, 1, (size_t)(close_brace - head_text), fj);
-    fputs(",\n  \"items\": [", fj);
-    fputs("idx,key,fingerprint,status,error\r\n", fc);
-
-    report_rows rows = {fc, fj, &line, 1};
-    if (jnl_item_each(j, job_id, JNL_FILTER_PROBLEMS, report_row, &rows, e))
+    if (jnl_report_write(j, job_id, JNL_FILTER_ALL, fc, fj, e))
         goto out;
-    fputs(rows.first ? "]\n}\n" : "\n  ]\n}\n", fj);
     FILE *c = fc, *jf = fj;
     fc = fj = NULL;
     if (finish_tmp(c, csv_tmp, csv, e)) {
@@ -299,8 +376,87 @@ out:
         fclose(fj);
         unlink(js_tmp);
     }
-    buf_free(&line);
-    free(head_text);
-    json_decref(head);
     return rc;
+}
+
+/* ---- the Phase 1 hand-off ---- */
+
+enum { SKELETON_MAX_BATCH = 255 }; /* parsers/devinfo.c's limit */
+
+typedef struct {
+    FILE *out;
+    const char *batch;
+    size_t n;
+    buf *line;
+} skeleton;
+
+static int skeleton_row(void *ctx, const jnl_item *it)
+{
+    skeleton *k = ctx;
+    if (!it->cert_arn[0])
+        return 0; /* not registered */
+    buf *line = k->line;
+    buf_reset(line);
+    if (k->n == 0) {
+        json_t *b = jstr(k->batch);
+        buf_puts(line, "{\n  \"batch_id\": ");
+        dump_take(b, JSON_ENCODE_ANY, line);
+        buf_puts(line, ",\n  \"devices\": [\n    ");
+    } else {
+        buf_puts(line, ",\n    ");
+    }
+    json_t *d = json_object();
+    if (!d)
+        base_fatal("json_object");
+    set(d, "certFingerprint", jstr(it->fingerprint));
+    set(d, "deviceId", jstr(it->key));
+    dump_take(d, JSON_COMPACT, line);
+    fwrite(line->data, 1, line->len, k->out);
+    k->n++;
+    return 0;
+}
+
+int jnl_devinfo_skeleton(journal *j, long long job_id, FILE *out, size_t *n_devices,
+                         err *e)
+{
+    if (n_devices)
+        *n_devices = 0;
+    jnl_job jb;
+    if (jnl_job_get(j, job_id, &jb, e))
+        return -1;
+    if (jb.phase != 1) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "job %lld is a Phase 2 job: a device-infos skeleton lists what a Phase 1 "
+                "job registered",
+                job_id);
+        return -1;
+    }
+    /* the job's batch id; a Phase 1 file has none: its file's name, cut to
+     * what a device-infos file accepts and without control characters */
+    char batch[SKELETON_MAX_BATCH + 1];
+    const char *base = strrchr(jb.file, '/');
+    base = base && base[1] ? base + 1 : jb.file;
+    snprintf(batch, sizeof batch, "%s", jb.batch_id[0] ? jb.batch_id : base);
+    for (char *p = batch; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    buf line = BUF_INIT;
+    skeleton k = {out, batch, 0, &line};
+    int rc = jnl_item_each(j, job_id, JNL_FILTER_ALL, skeleton_row, &k, e);
+    buf_free(&line);
+    if (rc)
+        return -1;
+    if (k.n == 0) {
+        err_set(e, ERR_USAGE, NULL, 0, -1,
+                "job %lld registered no certificate: no device-infos skeleton to hand "
+                "off",
+                job_id);
+        return -1;
+    }
+    fputs("\n  ]\n}\n", out);
+    if (stream_failed(out, "device-infos", e))
+        return -1;
+    if (n_devices)
+        *n_devices = k.n;
+    return 0;
 }

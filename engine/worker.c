@@ -46,6 +46,7 @@ static void process(worker *w, work *it)
              g->account, it->fp);
     step_out o = {.cert_arn = cert_arn};
     int attempts = it->attempts;
+    long long started = jnl_now_ms(); /* kept by the journal if a run began it before */
     char why[512];
     /* Phase 2 resumes one step early: the step done last is done again
      * (every step is idempotent). This also resumes an item journalled under
@@ -62,11 +63,11 @@ static void process(worker *w, work *it)
              * step sent count on resume */
             if (attempts > before)
                 jw_record(g, it->idx, i > it->start ? i : it->start, JNL_PENDING,
-                          attempts, -1, NULL, NULL, NULL);
+                          attempts, -1, NULL, NULL, NULL, started);
             return;
         }
         if (r == 0) {
-            jw_record(g, it->idx, i, JNL_FAILED, attempts, -1, why, NULL, NULL);
+            jw_record(g, it->idx, i, JNL_FAILED, attempts, -1, why, NULL, NULL, started);
             eng_add_event(g, it->idx, it->name, why);
             audit_outcome(g, it, "failed", "reason", why);
             return;
@@ -76,11 +77,14 @@ static void process(worker *w, work *it)
             o.cert_arn = cert_arn;
         }
         int last = i + 1 == g->plan.n;
-        /* counted (the step, the item done) by the journal thread once recorded */
-        jw_record(g, it->idx, i + 1, last ? JNL_DONE : JNL_PENDING, attempts,
-                  (int)plan_step_count(s->kind), NULL,
-                  s->kind == ST_REGISTER ? cert_arn : NULL,
-                  o.thing_arn[0] && s->kind == ST_CREATE_THING ? o.thing_arn : NULL);
+        /* counted (the step, the item done) by the journal thread once recorded.
+         * The certificate's ARN: Register's answer in Phase 1; in Phase 2 the
+         * one the job uses (built from the account), once a step is done */
+        jw_record(
+            g, it->idx, i + 1, last ? JNL_DONE : JNL_PENDING, attempts,
+            (int)plan_step_count(s->kind), NULL,
+            s->kind == ST_REGISTER || (g->phase == 2 && i == start) ? cert_arn : NULL,
+            o.thing_arn[0] && s->kind == ST_CREATE_THING ? o.thing_arn : NULL, started);
     }
     audit_outcome(g, it, "done", "certificate", cert_arn);
 }

@@ -123,31 +123,35 @@ class CliStatus : public ::testing::Test
                                       i == 4 ? "thing name: '!'\tnot allowed" : nullptr,
                                       &e));
         ASSERT_EQ(0, jnl_item_update(j, a, 0, 5, JNL_DONE, 1, nullptr, "arn:cert/0",
-                                     "arn:thing/0", &e));
+                                     "arn:thing/0", nullptr, &e));
         ASSERT_EQ(0, jnl_item_update(j, a, 1, 2, JNL_FAILED, 4,
                                      "CreateThing: 409, \"other type\"", nullptr, nullptr,
-                                     &e));
-        ASSERT_EQ(
-            0, jnl_item_update(j, a, 2, 5, JNL_DONE, 1, nullptr, nullptr, nullptr, &e));
+                                     nullptr, &e));
+        ASSERT_EQ(0, jnl_item_update(j, a, 2, 5, JNL_DONE, 1, nullptr, nullptr, nullptr,
+                                     nullptr, &e));
         ASSERT_EQ(0, jnl_item_update(j, a, 3, 1, JNL_FAILED, 10, "ThrottlingException",
-                                     nullptr, nullptr, &e));
+                                     nullptr, nullptr, nullptr, &e));
         for (size_t i = 0; i < 2500; i++) {
             std::string k = "device-" + std::to_string(i);
             ASSERT_EQ(0, jnl_item_add(j, b, i, k.c_str(), fp_of(i).c_str(), JNL_PENDING,
                                       nullptr, &e));
             if (i % 2 == 0) {
                 ASSERT_EQ(0, jnl_item_update(j, b, i, 6, JNL_DONE, 1, nullptr, nullptr,
-                                             nullptr, &e));
+                                             nullptr, nullptr, &e));
             }
         }
         ASSERT_EQ(0, jnl_commit(j, &e));
         ASSERT_EQ(0, jnl_job_set_status(j, a, JOB_FAILED, &e));
+        jnl_close(j);
+        // fixed times: job 1 updated last; 2024-05-01 12:00:00 UTC and after
+        sql(dir, "UPDATE jobs SET created=1714564800, updated=1714568400, "
+                 "ended=1714568400 WHERE id=1;"
+                 "UPDATE jobs SET created=1714564860, updated=1714564900 WHERE id=2");
+        // job 1's report, as the engine writes it at the end of a job
+        ASSERT_EQ(0, jnl_open(&j, dir.c_str(), &e));
         char path[4096];
         ASSERT_EQ(0, jnl_report(j, a, path, sizeof path, &e));
         jnl_close(j);
-        // fixed times: job 1 updated last; 2024-05-01 12:00:00 UTC and after
-        sql(dir, "UPDATE jobs SET created=1714564800, updated=1714568400 WHERE id=1;"
-                 "UPDATE jobs SET created=1714564860, updated=1714564900 WHERE id=2");
     }
 };
 
@@ -214,10 +218,9 @@ TEST_F(CliStatus, JobTableTsvAndJson)
     EXPECT_STREQ("http://127.0.0.1:4566",
                  json_string_value(json_object_get(j1, "endpoint")));
     EXPECT_TRUE(json_is_null(json_object_get(j1, "batch_id")));
-    EXPECT_STREQ("2024-05-01T12:00:00Z",
-                 json_string_value(json_object_get(j1, "created")));
+    EXPECT_STREQ("2024-05-01T12:00:00Z", json_string_value(json_object_get(j1, "start")));
     EXPECT_TRUE(
-        json_is_array(json_object_get(json_object_get(j1, "identity"), "policies")));
+        json_is_array(json_object_get(json_object_get(j1, "options"), "policies")));
     json_t *counts = json_object_get(j1, "counts");
     EXPECT_EQ(5, json_integer_value(json_object_get(counts, "total")));
     EXPECT_EQ(2, json_integer_value(json_object_get(counts, "failed")));
@@ -298,11 +301,11 @@ TEST_F(CliStatus, OneJobFailedTsvAndJson)
     json_t *items = json_object_get(doc, "items");
     ASSERT_EQ(3u, json_array_size(items));
     json_t *i0 = json_array_get(items, 0);
-    EXPECT_STREQ("dev,\"1\"", json_string_value(json_object_get(i0, "key")));
+    EXPECT_STREQ("dev,\"1\"", json_string_value(json_object_get(i0, "thing_name")));
     EXPECT_STREQ("CreateThing: 409, \"other type\"",
                  json_string_value(json_object_get(i0, "error")));
     EXPECT_EQ(4, json_integer_value(json_object_get(i0, "attempts")));
-    EXPECT_TRUE(json_is_null(json_object_get(i0, "cert_arn")));
+    EXPECT_TRUE(json_is_null(json_object_get(i0, "certificate_arn")));
     EXPECT_STREQ("thing name: '!'\tnot allowed",
                  json_string_value(json_object_get(json_array_get(items, 2), "error")));
     json_decref(doc);
@@ -329,6 +332,65 @@ TEST_F(CliStatus, LargeJobStreamsEveryItemInOrder)
     Result none = run("status --state " + dir + " 2 --failed");
     ASSERT_EQ(0, none.rc);
     EXPECT_NE(std::string::npos, none.out.find("No failed or skipped items."));
+}
+
+// --output csv and json with JOB print the job's report: the same bytes as
+// reports/job-JOB.csv and .json (written by the fixture), every item.
+TEST_F(CliStatus, OneJobCsvAndJsonAreItsReport)
+{
+    Result c = run("status --state " + dir + " 1 --output csv");
+    ASSERT_EQ(0, c.rc) << c.err;
+    EXPECT_EQ("", c.err);
+    EXPECT_EQ(tu::slurp(dir + "/reports/job-1.csv"), c.out);
+    auto ls = lines(c.out);
+    ASSERT_EQ(6u, ls.size()) << c.out; // the header and 5 rows
+    EXPECT_EQ("index,thing_name,fingerprint,status,certificate_arn,thing_arn,attempts,"
+              "error,started,finished\r",
+              ls[0]);
+    EXPECT_EQ(0u, ls[1].find("0,dev-0," + fp_of(0) + ",done,arn:cert/0,arn:thing/0,1,,"))
+        << ls[1];
+    Result j = run("status --state " + dir + " 1 -o json");
+    ASSERT_EQ(0, j.rc) << j.err;
+    EXPECT_EQ(tu::slurp(dir + "/reports/job-1.json"), j.out);
+    Result f = run("status --state " + dir + " 1 --failed -o csv");
+    ASSERT_EQ(0, f.rc) << f.err;
+    EXPECT_EQ(4u, lines(f.out).size()) << f.out; // the header and 3 rows
+}
+
+// --output device-infos: a Phase 1 job's registered certificates (only item
+// 0 has a certificate ARN here), a note on stderr since not every item
+// registered; a Phase 2 job is refused in one line, exit 2.
+TEST_F(CliStatus, DeviceInfosSkeleton)
+{
+    Result r = run("status --state " + dir + " 1 --output device-infos");
+    ASSERT_EQ(0, r.rc) << r.err;
+    json_error_t je;
+    json_t *doc = json_loads(r.out.c_str(), 0, &je);
+    ASSERT_TRUE(doc) << je.text << "\n" << r.out;
+    EXPECT_STREQ("manifest-espressif.csv",
+                 json_string_value(json_object_get(doc, "batch_id")));
+    json_t *devs = json_object_get(doc, "devices");
+    ASSERT_EQ(1u, json_array_size(devs));
+    json_t *d = json_array_get(devs, 0);
+    EXPECT_EQ(2u, json_object_size(d));
+    EXPECT_EQ(fp_of(0), json_string_value(json_object_get(d, "certFingerprint")));
+    EXPECT_STREQ("dev-0", json_string_value(json_object_get(d, "deviceId")));
+    json_decref(doc);
+    EXPECT_EQ(1u, lines(r.err).size()) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("2 failed")) << r.err;
+
+    Result p2 = run("status --state " + dir + " 2 --output device-infos");
+    EXPECT_EQ(2, p2.rc);
+    EXPECT_EQ("", p2.out);
+    EXPECT_EQ("thingpress: job 2 is a Phase 2 job: a device-infos skeleton lists what a "
+              "Phase 1 job registered\n",
+              p2.err);
+    for (const char *bad :
+         {"--output csv", "-o device-infos", "1 --failed -o device-infos"}) {
+        Result b = run("status --state " + dir + " " + bad);
+        EXPECT_EQ(2, b.rc) << bad;
+        EXPECT_EQ(1u, lines(b.err).size()) << bad << ": " << b.err;
+    }
 }
 
 TEST_F(CliStatus, ReadsWhileAWriterHoldsATransaction)

@@ -316,11 +316,13 @@ keys Tab
 wait_for " Item 0 esp-" "Thing: arn:aws:iot:us-east-1:123456789012:thing/esp-" \
     "Audit: " '"intent":"CreateThing"'
 keys Tab
-keys F6 # export the report of the failed and skipped items
+keys F6 # export the report of every item
 wait_for "report written:" "Report: "
 report="$STATE/thingpress/reports/job-2.csv"
 grep -q "esp-5042C6471A9C,.*skipped" "$report" 2>/dev/null ||
     fail "the report $report does not list the skipped device"
+grep -q "esp-4BA2BB8764BD,.*,done,arn:aws:iot:" "$report" 2>/dev/null ||
+    fail "the report $report does not list a done device with its ARN"
 keys F2
 wait_for "thingpress · Jobs" "espressif-p" "done" && save 80x24-13-jobs
 keys q

@@ -1447,7 +1447,7 @@ TEST(ConsoleVm, ItemsReview)
               "Sent to: local endpoint /s/local-endpoint.db account 123456789012");
     EXPECT_EQ(m.trimmed(3), "3 items: 2 succeeded, 0 failed, 1 skipped, 0 pending");
     EXPECT_EQ(m.trimmed(4),
-              "Report: F6 writes the failed and skipped items (CSV and JSON)");
+              "Report: F6 writes every item with its outcome (CSV and JSON)");
     EXPECT_EQ(m.trimmed(6), "      0  dev-0               done      00000000...0001");
     EXPECT_EQ(m.trimmed(7), "      1  dev-1               skipped   00000000...0002 "
                             "invalid: deviceId has a ~");

@@ -40,7 +40,7 @@ static void about(buf *out)
                   "ARNs, attempts and audit lines). F4 shows only the failed and skipped "
                   "items; F5 retries the "
                   "failed ones (the job resumes); F6 writes the report (CSV and JSON) of "
-                  "the failed and skipped items.");
+                  "every item, with its ARNs, attempts and times.");
 }
 
 /* ---- actions ---- */
@@ -289,7 +289,7 @@ static void build_review(vm *v, const app *a)
         vm_text_rowf(v, 4, ROLE_NORMAL, a->utf8, "Report: %s", a->items.report);
     else if (j->failed || j->skipped)
         vm_text_row(v, 4, ROLE_DIM, a->utf8,
-                    "Report: F6 writes the failed and skipped items (CSV and JSON)");
+                    "Report: F6 writes every item with its outcome (CSV and JSON)");
     else
         vm_blank(v, 4, a->utf8);
 

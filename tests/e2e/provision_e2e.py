@@ -17,8 +17,10 @@ policies, groups), comparing it with the state the input files call for:
   5. --dry-run sends no mutating call.
 Also: the one-step vendor flow (--cert-active true --thing-deferred false),
 Phase 2 item errors (REVOKED, unknown fingerprint, conflicting thing),
-Ctrl-C then resume, and a journal that cannot be written (a file size limit
-as a full disk) then resume.
+Ctrl-C then resume, a journal that cannot be written (a file size limit
+as a full disk) then resume, the report of every item of both phases, its
+ARNs checked against the registry, and the Phase 1 hand-off: `status
+--output device-infos`, filled in, provisioned as Phase 2.
 
 Servers are started on port 0 and stopped on every exit path (SIGTERM from a
 Bazel timeout included); every wait has a deadline (no fixed sleeps except
@@ -447,7 +449,7 @@ class E2E(unittest.TestCase):
         if phase is not None:
             self.assertEqual(doc["job"]["phase"], phase)
         items = doc["items"]
-        self.assertEqual(sorted(i["idx"] for i in items), list(range(total)),
+        self.assertEqual(sorted(i["index"] for i in items), list(range(total)),
                          "journal items of job %d: every index once" % job)
         bad = [i for i in items if i["status"] != "done" or i["error"]]
         self.assertFalse(bad, "journal items not done: %s" % bad[:3])
@@ -1038,7 +1040,8 @@ class Paths(E2E):
         return jobs[0]["counts"]["done"] if jobs else -1
 
     def done_items(self, state):
-        return {i["idx"] for i in status_json(state, 1)["items"] if i["status"] == "done"}
+        return {i["index"] for i in status_json(state, 1)["items"]
+                if i["status"] == "done"}
 
     def test_relative_path_resumed_elsewhere_then_moved(self):
         gen, _, fps, _ = make_items(self.tmp, self.N)
@@ -1230,8 +1233,8 @@ class NothingSent(E2E):
         m = re.search(r"report: (\S+)", r.out)
         self.assertTrue(m, "no report path in the summary:\n%s" % r)
         with open(m.group(1), newline="") as f:
-            rows = list(csv.DictReader(f))
-        self.assertEqual([(x["idx"], x["key"], x["status"]) for x in rows],
+            rows = [x for x in csv.DictReader(f) if x["status"] != "done"]
+        self.assertEqual([(x["index"], x["thing_name"], x["status"]) for x in rows],
                          [(str(bad), "bad name!", "skipped")], "report rows: %s" % rows)
         self.assertTrue(rows[0]["error"], "the report gives no reason")
         doc = status_json(self.state, job_id_of(r))
@@ -1265,7 +1268,7 @@ class NothingSent(E2E):
         m = re.search(r"report: (\S+)", r.out)
         self.assertTrue(m, "no report path in the summary:\n%s" % r)
         with open(m.group(1), newline="") as f:
-            rows = {int(x["idx"]): x for x in csv.DictReader(f)}
+            rows = {int(x["index"]): x for x in csv.DictReader(f) if x["status"] != "done"}
         self.assertEqual(sorted(rows), [revoked, conflict, unknown])
         self.assertIn("never re-activated", rows[revoked]["error"])
         self.assertIn("not overwritten", rows[conflict]["error"])
@@ -1303,6 +1306,248 @@ class NothingSent(E2E):
                 self.phase1()  # so that Phase 2's pre-flight finds the certificates
         self.assert_registry(self.sim.url, expected_state(self.fps, ["BasicTestPolicy"]),
                              "after the Phase 2 dry run")
+
+
+# ---------------------------------------------------------------- reports
+
+REPORT_COLUMNS = ["index", "thing_name", "fingerprint", "status", "certificate_arn",
+                  "thing_arn", "attempts", "error", "started", "finished"]
+
+
+def iso_utc(s):
+    """A report's time (ISO 8601 UTC, milliseconds or not) as seconds."""
+    import datetime
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            t = datetime.datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+        return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+    raise AssertionError("not an ISO 8601 UTC time: %r" % s)
+
+
+def os_user():
+    import pwd
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+class Reports(E2E):
+    """Issue 13: the report of every item at the end of every job (CSV and
+    JSON, `status JOB --output csv|json`), its ARNs checked against the
+    registry; the Phase 1 hand-off (`status JOB --output device-infos`)
+    filled in and provisioned as Phase 2."""
+
+    STATION = "line-3/station-7"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = Sim(cls.tmp)
+        cls.sim.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.sim.reset()
+        seed(self.sim.url)
+        td = OPTS.testdata
+        self.vendor = os.path.join(td, "espressif", "manifest-espressif.csv")
+        self.devinfo = os.path.join(td, "mes", "device-infos-espressif-phase2.json")
+        with open(os.path.join(td, "expected", "espressif-expected.tsv")) as f:
+            rows = [l.split("\t") for l in f.read().splitlines()[1:]]
+        self.names = [r[1] for r in rows]  # the vendor file's thing names (MAC)
+        self.fps = [r[2] for r in rows]
+        self.state = self.state_dir("st")
+        os.environ.pop("THINGPRESS_STATION", None)
+
+    def tearDown(self):
+        os.environ.pop("THINGPRESS_STATION", None)
+
+    def status(self, job, output):
+        p = subprocess.run([OPTS.bin, "status", str(job), "--state", self.state,
+                            "--output", output], capture_output=True, timeout=60,
+                           env=base_env())
+        return p.returncode, p.stdout, p.stderr.decode()
+
+    def report(self, run, job):
+        """The job's report files: (csv rows, json document), after checking
+        that the summary names the CSV, that the CSV is RFC 4180 with the
+        columns of DESIGN §7, and that `status --output csv|json` prints the
+        same."""
+        csv_path = os.path.join(self.state, "reports", "job-%d.csv" % job)
+        json_path = os.path.join(self.state, "reports", "job-%d.json" % job)
+        self.assertIn("report: %s\n" % csv_path, run.out, "the summary names the report")
+        with open(csv_path, "rb") as f:
+            raw = f.read()
+        self.assertTrue(raw.startswith((",".join(REPORT_COLUMNS) + "\r\n").encode()),
+                        raw[:200])
+        self.assertTrue(raw.endswith(b"\r\n"))
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        with open(json_path) as f:
+            doc = json.load(f)
+        rc, out, err = self.status(job, "csv")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(out, raw, "status --output csv prints the report")
+        rc, out, err = self.status(job, "json")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(json.loads(out), doc, "status --output json prints the report")
+        # the two files hold the same items
+        self.assertEqual(len(doc["items"]), len(rows))
+        for row, it in zip(rows, doc["items"]):
+            as_csv = {k: "" if it[k] is None else str(it[k]) for k in REPORT_COLUMNS}
+            self.assertEqual(as_csv, row)
+        return rows, doc
+
+    def assert_times(self, rows, t0, t1):
+        for r in rows:
+            a, b = iso_utc(r["started"]), iso_utc(r["finished"])
+            self.assertLessEqual(a, b, r)
+            self.assertGreaterEqual(a, t0 - 1, r)
+            self.assertLessEqual(b, t1 + 1, r)
+
+    def assert_header(self, doc, job, path, phase, station, counts, t0, t1):
+        h = doc["job"]
+        with open(path, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual((h["job"], h["file"], h["file_sha256"], h["phase"]),
+                         (job, os.path.realpath(path), sha, phase))
+        self.assertEqual((h["endpoint"], h["account"], h["region"]),
+                         (self.sim.url, ACCOUNT, REGION))
+        self.assertEqual(h["options"]["policies"], ["BasicTestPolicy"])
+        self.assertEqual(h["options"]["thing_groups"], ["BasicTestGroup"])
+        self.assertEqual((h["user"], h["station"]), (os_user(), station))
+        self.assertLessEqual(t0 - 1, iso_utc(h["start"]))
+        self.assertLessEqual(iso_utc(h["start"]), iso_utc(h["end"]))
+        self.assertLessEqual(iso_utc(h["end"]), t1 + 1)
+        self.assertEqual(h["counts"], counts)
+
+    def test_every_item_both_phases(self):
+        """Phase 1 (every item done) then Phase 2 with a skipped item and a
+        failed one: every item is in the report, the ARNs are the registry's."""
+        c = iot(self.sim.url)
+        os.environ["THINGPRESS_STATION"] = self.STATION
+        t0 = time.time()
+        r1 = provision(self.sim.url, self.state, self.vendor, *JOB, *rates(1000))
+        t1 = time.time()
+        self.ok(r1, "Phase 1")
+        job1 = job_id_of(r1)
+        rows, doc = self.report(r1, job1)
+        self.assertEqual([r["index"] for r in rows], [str(i) for i in range(7)])
+        self.assertEqual([r["thing_name"] for r in rows], self.names)
+        self.assertEqual([r["fingerprint"] for r in rows], self.fps)
+        self.assertEqual({r["status"] for r in rows}, {"done"})
+        for r in rows:
+            arn = c.describe_certificate(certificateId=r["fingerprint"])[
+                "certificateDescription"]["certificateArn"]
+            self.assertEqual(r["certificate_arn"], arn, "Register's answer")
+        # deferred things: none exists yet
+        self.assertEqual({r["thing_arn"] for r in rows}, {""})
+        self.assertEqual({r["attempts"] for r in rows}, {"2"}, "register, one policy")
+        self.assertEqual({r["error"] for r in rows}, {""})
+        self.assert_times(rows, t0, t1)
+        self.assert_header(doc, job1, self.vendor, 1, self.STATION,
+                           {"total": 7, "done": 7, "failed": 0, "skipped": 0,
+                            "pending": 0}, t0, t1)
+        self.assertEqual(doc["job"]["status"], "done")
+
+        # Phase 2: device 3 invalid (skipped), device 4 an unknown certificate
+        # (failed after its thing was made); the station now the host name
+        os.environ.pop("THINGPRESS_STATION")
+        with open(self.devinfo) as f:
+            dev = json.load(f)
+        dev["devices"][3]["deviceId"] = "bad name!"
+        dev["devices"][4]["certFingerprint"] = "ab" * 32
+        path = os.path.join(self.tmp, "device-infos-report.json")
+        with open(path, "w") as f:
+            json.dump(dev, f)
+        t0 = time.time()
+        r2 = provision(self.sim.url, self.state, path, "--skip-invalid", *JOB,
+                       *rates(1000))
+        t1 = time.time()
+        self.assertEqual(r2.rc, 1, str(r2))
+        job2 = job_id_of(r2)
+        rows, doc = self.report(r2, job2)
+        devices = dev["devices"]
+        self.assertEqual([r["index"] for r in rows], [str(i) for i in range(7)],
+                         "every item, not only the failed ones")
+        self.assertEqual([r["thing_name"] for r in rows], [d["deviceId"] for d in devices])
+        self.assertEqual([r["status"] for r in rows],
+                         ["done"] * 3 + ["skipped", "failed"] + ["done"] * 2)
+        for i, r in enumerate(rows):
+            if i == 3:
+                continue
+            fp = devices[i]["certFingerprint"].lower()
+            self.assertEqual(r["fingerprint"], fp)
+            thing = c.describe_thing(thingName=devices[i]["deviceId"])
+            self.assertEqual(r["thing_arn"], thing["thingArn"], "CreateThing's thing")
+            if i == 4:
+                self.assertEqual(r["certificate_arn"], cert_arn(fp), "the ARN it used")
+                self.assertIn("not registered", r["error"])
+                continue
+            arn = c.describe_certificate(certificateId=fp)["certificateDescription"][
+                "certificateArn"]
+            self.assertEqual(r["certificate_arn"], arn, "the ARN the job used")
+            self.assertEqual((r["attempts"], r["error"]), ("5", ""))
+        self.assert_times([r for i, r in enumerate(rows) if i != 3], t0, t1)
+        skipped = rows[3]
+        self.assertIn("deviceId", skipped["error"])
+        self.assertEqual([skipped[k] for k in ("certificate_arn", "thing_arn", "attempts",
+                                               "started", "finished")],
+                         ["", "", "0", "", ""])
+        self.assert_header(doc, job2, path, 2, socket.gethostname(),
+                           {"total": 7, "done": 5, "failed": 1, "skipped": 1,
+                            "pending": 0}, t0, t1)
+        self.assertEqual((doc["job"]["status"], doc["job"]["batch_id"]),
+                         ("failed", "espressif-phase2-fixture"))
+
+    def test_device_infos_round_trip(self):
+        """Phase 1 -> `status --output device-infos` -> attributes filled in
+        -> Phase 2 with that file -> the registry as expected."""
+        r1 = provision(self.sim.url, self.state, self.vendor, *JOB, *rates(1000))
+        self.ok(r1, "Phase 1")
+        job1 = job_id_of(r1)
+        rc, out, err = self.status(job1, "device-infos")
+        self.assertEqual((rc, err), (0, ""))
+        skel = json.loads(out)
+        self.assertEqual(sorted(skel), ["batch_id", "devices"])
+        # a Phase 1 file has no batch id: the skeleton names the file's
+        self.assertEqual(skel["batch_id"], "manifest-espressif.csv")
+        self.assertEqual(skel["devices"],
+                         [{"certFingerprint": fp, "deviceId": name}
+                          for fp, name in zip(self.fps, self.names)])
+        path = os.path.join(self.tmp, "skeleton.json")
+        with open(path, "wb") as f:
+            f.write(out)
+        v = subprocess.run([OPTS.bin, "validate", path], capture_output=True, text=True,
+                           timeout=60, env=base_env())
+        self.assertEqual(v.returncode, 0, "the skeleton validates as a Phase 2 file:\n%s%s"
+                         % (v.stdout, v.stderr))
+
+        # the MES fills in the attributes (and a type for some) and sends it back
+        for i, d in enumerate(skel["devices"]):
+            d["attributes"] = {"DSN": "DSN-%04d" % i, "Line": "L3"}
+            if i % 2:
+                d["deviceType"] = "SecondType"
+        seed(self.sim.url, policies=(), groups=(), types=("SecondType",))
+        filled = os.path.join(self.tmp, "device-infos-filled.json")
+        with open(filled, "w") as f:
+            json.dump(skel, f)
+        r2 = provision(self.sim.url, self.state, filled, *JOB, *rates(1000))
+        self.ok(r2, "Phase 2 with the filled skeleton")
+        want = expected_state(self.fps, ["BasicTestPolicy"], skel["devices"],
+                              ["BasicTestGroup"], "BasicTestType")
+        self.assert_registry(self.sim.url, want, "after the round trip")
+        self.assertEqual(sorted(want["things"]), sorted(self.names))
+
+        # a Phase 2 job has nothing to hand off: one line, exit 2
+        rc, out, err = self.status(job_id_of(r2), "device-infos")
+        self.assertEqual((rc, out), (2, b""))
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("Phase 2", err)
 
 
 # ---------------------------------------------------------------- JUnit XML

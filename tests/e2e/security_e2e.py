@@ -9,9 +9,10 @@ real binary:
      from a credential_process (one that works, one that fails and prints the
      secret on its stderr, one that prints malformed JSON around it); the
      console's screens (tmux); and every byte of every file left behind: the
-     journal (with its -wal), audit log, reports, the sim's request log. The
-     scan looks for the secrets as they are, base64- and URL-encoded, and a
-     self-check proves it finds a planted copy.
+     journal (with its -wal), audit log, the reports of every job (CSV and
+     JSON: every job that ran has both), the sim's request log. The scan looks
+     for the secrets as they are, base64- and URL-encoded, and a self-check
+     proves it finds a planted copy, in the state directory and in reports/.
   2. https with a self-signed certificate is refused unless its CA is given
      (AWS_CA_BUNDLE or --ca-bundle); nothing reaches the server when refused.
   3. The sim refuses a wrong signature, an unknown access key, and a request
@@ -155,10 +156,18 @@ class NoSecretInAnyOutput(pe.E2E):
         self.assertEqual(p.returncode, 1, p.stderr + p.stdout)
         self.assertIn("6 done, 0 failed, 1 skipped", p.stdout.decode())
         self.assertIn("report:", p.stdout.decode())
+        # both jobs (Phase 1 done, Phase 2 with a skipped item) left their
+        # reports, each of every item
         reports = os.path.join(state, "reports")
-        self.assertTrue(os.listdir(reports), "no report written")
+        self.assertEqual(sorted(os.listdir(reports)),
+                         ["job-1.csv", "job-1.json", "job-2.csv", "job-2.json"])
+        for k in (1, 2):
+            with open(os.path.join(reports, "job-%d.csv" % k), "rb") as f:
+                self.assertEqual(len(f.read().split(b"\r\n")), 1 + 7 + 1, "job %d" % k)
         for argv in (["status"], ["status", "--output", "tsv"], ["status", "--output", "json"],
                      ["status", "2"], ["status", "2", "--output", "json"],
+                     ["status", "2", "--output", "csv"], ["status", "1", "--output", "csv"],
+                     ["status", "1", "--output", "device-infos"],
                      ["status", "2", "--failed", "--output", "tsv"]):
             p = run(cap, " ".join(argv), argv + ["--state", state], env)
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -305,16 +314,21 @@ class NoSecretInAnyOutput(pe.E2E):
         for want in ("journal.db", "audit.jsonl"):
             self.assertIn(want, names)
         self.assertTrue(any(n.endswith(".csv") for n in names), "no report scanned")
+        self.assertTrue(any(n.endswith(".json") and n.startswith("job-") for n in names),
+                        "no JSON report scanned")
         self.assertTrue(any(n.endswith(".jsonl") and n.startswith("sim-") for n in names))
         self.assertGreater(len(self.cap.parts), 40)
-        # the scan finds what it looks for: a planted copy of each secret
-        for name, s in (("secret", pe.SECRET), ("token", TOKEN)):
-            canary = os.path.join(self.tmp, "state-env", "canary")
-            with open(canary, "wb") as f:
-                f.write(b"...\x00" + s.encode() + b"\x00...")
-            found = [n for p, n in scan_tree(self.tmp, skip=(self.home,)) if p == canary]
-            os.unlink(canary)
-            self.assertIn(name, found)
+        # the scan finds what it looks for: a planted copy of each secret, in
+        # the state directory and among the reports
+        for where in ("", "reports"):
+            for name, s in (("secret", pe.SECRET), ("token", TOKEN)):
+                canary = os.path.join(self.tmp, "state-env", where, "canary")
+                with open(canary, "wb") as f:
+                    f.write(b"...\x00" + s.encode() + b"\x00...")
+                found = [n for p, n in scan_tree(self.tmp, skip=(self.home,))
+                         if p == canary]
+                os.unlink(canary)
+                self.assertIn(name, found)
         self.assertIn("token (base64)", find_needles(base64.b64encode(TOKEN.encode())))
 
 

@@ -221,9 +221,11 @@ class Watch(e2e.E2E):
         self.assertRegex(log, r"batch-0001\.json: done: job %d, 25 items, 25 done" % job)
         self.assertIn("batch-0001.json: moved to done/batch-0001.json", log)
         doc, rows = self.report("done", "batch-0001.json")
-        self.assertEqual((doc["job"], doc["status"], doc["counts"]["done"]),
-                         (job, "done", 25))
-        self.assertEqual(rows, [])
+        self.assertEqual((doc["job"]["job"], doc["job"]["status"],
+                          doc["job"]["counts"]["done"]), (job, "done", 25))
+        # every item, each done
+        self.assertEqual([(r["index"], r["status"]) for r in rows],
+                         [(str(i), "done") for i in range(25)])
         self.assert_registry(self.sim.url, self.want(fps, devices), "after the watch")
         self.assert_journal(self.state, job, 25, phase=2, steps=5)
 
