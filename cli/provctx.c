@@ -43,6 +43,7 @@ void provctx_free(provctx *p)
         free(p->owned[i]);
     sim_stop(p->sm);
     p->sm = NULL;
+    station_free(&p->st);
     creds_free(&p->cr);
     jobcfg_free(&p->cfg);
 }
@@ -52,6 +53,15 @@ int provctx_preload(provctx *p, int argc, char **argv)
     err e;
     err_clear(&e);
     char msg[800];
+    /* the station profile first: --config and the command line come after */
+    if (station_load(&p->st, &e) || station_apply(&p->st, &p->cfg, &e)) {
+        cli_error("%s", err_format(&e, msg, sizeof msg));
+        return -1;
+    }
+    if (station_local(&p->st))
+        p->local = 1;
+    if (p->st.name && !getenv("THINGPRESS_STATION"))
+        setenv("THINGPRESS_STATION", p->st.name, 0);
     if (jobopts_preload(&p->cfg, argc, argv, &e)) {
         cli_error("%s", err_format(&e, msg, sizeof msg));
         return -1;
@@ -243,6 +253,74 @@ static void set_account(provctx *p)
     p->cr.target.account = p->account && *p->account ? strdup(p->account) : NULL;
 }
 
+static void join(char *out, size_t n, char *const *v, size_t k)
+{
+    out[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < k && len < n; i++)
+        len += (size_t)snprintf(out + len, n - len, "%s%s", i ? "," : "", v[i]);
+}
+
+/* A locked field of the station profile changed by --config or the command
+ * line: refused (a line PC is not pointed elsewhere, nor attaches other
+ * policies). */
+static int check_locked(const provctx *p)
+{
+    static const char *const keys[] = {"endpoint_url", "profile",        "region",
+                                       "policies",     "thing_groups",   "thing_type",
+                                       "cert_active",  "thing_deferred", "skip_invalid"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        if (!station_locked(&p->st, keys[i]))
+            continue;
+        char now[1024];
+        const jobcfg *c = &p->cfg;
+        const char *want = station_value(&p->st, keys[i]);
+        switch (i) {
+        case 0:
+            snprintf(now, sizeof now, "%s",
+                     p->local      ? "local"
+                     : p->endpoint ? p->endpoint
+                                   : "");
+            break;
+        case 1:
+            snprintf(now, sizeof now, "%s", p->profile ? p->profile : "");
+            break;
+        case 2:
+            snprintf(now, sizeof now, "%s", p->region ? p->region : "");
+            break;
+        case 3:
+            join(now, sizeof now, c->policies, c->n_policies);
+            break;
+        case 4:
+            join(now, sizeof now, c->thing_groups, c->n_thing_groups);
+            break;
+        case 5:
+            snprintf(now, sizeof now, "%s", c->thing_type ? c->thing_type : "");
+            break;
+        default: {
+            int v = i == 6   ? c->cert_active
+                    : i == 7 ? c->thing_deferred
+                             : c->skip_invalid;
+            snprintf(now, sizeof now, "%s", v ? "true" : "false");
+            if (!*want)
+                want = i == 7 ? "true" : "false";
+        }
+        }
+        char w[1024];
+        snprintf(w, sizeof w, "%s", want);
+        for (char *q = w; *q; q++) /* "a, b" and "a,b" are the same list */
+            if (*q == ' ')
+                memmove(q, q + 1, strlen(q)), q--;
+        if (strcmp(now, w)) {
+            cli_error("%s is locked by the station profile %s (%s): it cannot be set to "
+                      "'%s' here",
+                      keys[i], p->st.path, *want ? want : "unset", now);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int provctx_connect(provctx *p)
 {
     err e;
@@ -260,6 +338,8 @@ int provctx_connect(provctx *p)
         p->profile = p->cfg.profile;
     if (!p->state)
         p->state = p->cfg.state_dir;
+    if (check_locked(p))
+        return -1;
     /* the journal's rule (journal.h), so every file of the state (journal,
      * locks, reports, the embedded endpoint's database) is in one place */
     if (jnl_state_dir(p->state_dir, sizeof p->state_dir, p->state, &e)) {

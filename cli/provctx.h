@@ -22,6 +22,7 @@
 #define TP_CLI_PROVCTX_H
 
 #include "engine/engine.h"
+#include "cli/station.h"
 #include "engine/jobcfg.h"
 #include "iot/creds.h"
 #include "sim/sim.h"
@@ -44,6 +45,7 @@ typedef struct provctx {
     sim *sm;
     char registry[1200]; /* "local endpoint DB" for the embedded one, else "" */
     char *owned[3];      /* endpoint, profile, region set by provctx_retarget */
+    station st;          /* the station profile (station.h), the first layer */
 } provctx;
 
 void provctx_init(provctx *p);

@@ -314,7 +314,7 @@ wait_for "7 items: 6 succeeded, 0 failed, 1 skipped, 0 pending" \
 # golden: the audit lines carry times)
 keys Tab
 wait_for " Item 0 esp-" "Thing: arn:aws:iot:us-east-1:123456789012:thing/esp-" \
-    "Audit: " '"intent":"CreateThing"'
+    "Audit: " " lines"
 keys Tab
 keys F6 # export the report of every item
 wait_for "report written:" "Report: "
