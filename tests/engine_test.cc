@@ -626,6 +626,8 @@ TEST(Engine, LeftoverCopiesAreRemoved)
     close(fd);
     EXPECT_EQ(names_in(state + "/inputs"),
               std::vector<std::string>{std::string(64, 'b') + "-live00-y.txt"});
+}
+
 namespace
 {
 // Every item row of the newest job in the journal of state.
