@@ -552,6 +552,8 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->cfg.microchip_signers = eng_dup_or_null(c->microchip_signers);
     g->n_workers = o->workers > 0 ? o->workers : c->workers > 0 ? c->workers : 32;
     g->dry_run = o->dry_run;
+    const char *no_sync = getenv("THINGPRESS_BENCH_NO_INTENT_SYNC");
+    g->intent_sync = !(no_sync && *no_sync && strcmp(no_sync, "0"));
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
     g->test_hook = o->test_hook;
     g->test_hook_ctx = o->test_hook_ctx;
