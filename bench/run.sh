@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build optimised, then run a benchmark: bench/run.sh validate|client|provision|load [--quick]
+# Build optimised, then run a benchmark: bench/run.sh validate|client|provision|load|audit [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./install-deps.sh
@@ -15,6 +15,7 @@ case "$what" in
   provision) exec "$PY" bench/provision_bench.py --bin bazel-bin/cli/thingpress "$@" ;;
   load) bazel build //bench:load_bench
     exec bazel-bin/bench/load_bench --bin bazel-bin/cli/thingpress "$@" ;;
-  *) echo "bench/run.sh: unknown benchmark '$what' (validate, client, provision, load)" >&2
+  audit) exec "$PY" bench/audit_bench.py --bin bazel-bin/cli/thingpress "$@" ;;
+  *) echo "bench/run.sh: unknown benchmark '$what' (validate, client, provision, load, audit)" >&2
     exit 2 ;;
 esac

@@ -16,6 +16,7 @@ int cmd_provision(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* "thingpress: " + message on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

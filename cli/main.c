@@ -22,6 +22,8 @@ static const char usage[] = "usage: thingpress COMMAND [options]\n"
                             "foreground\n"
                             "  status [JOB] [opts]    jobs and item outcomes from the "
                             "journal\n"
+                            "  audit verify [opts]    check the audit log's hash chain "
+                            "(exit 0 / 1 / 2)\n"
                             "\n"
                             "Run 'thingpress COMMAND --help' for a command's options.\n";
 
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
         return cmd_console(argc - 1, argv + 1);
     if (!strcmp(cmd, "watch"))
         return cmd_watch(argc - 1, argv + 1);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(argc - 1, argv + 1);
     cli_error("unknown command '%s' (try 'thingpress --help')", cmd);
     return EXIT_REJECTED;
 }

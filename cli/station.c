@@ -41,7 +41,8 @@ static char *trim(char *s)
     while (*s == ' ' || *s == '\t')
         s++;
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+    while (n &&
+           (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
         s[--n] = '\0';
     return s;
 }
@@ -141,7 +142,8 @@ int station_load(station *s, err *e)
         char *key = trim(t), *val = parse_value(trim(eq + 1));
         if (!val) {
             err_set(e, ERR_FORMAT, s->path, ln, -1,
-                    "%s: expected \"text\", [\"a\", \"b\"], true, false or a number", key);
+                    "%s: expected \"text\", [\"a\", \"b\"], true, false or a number",
+                    key);
             fclose(f);
             station_free(s);
             return -1;

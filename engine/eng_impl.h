@@ -50,6 +50,9 @@ struct eng {
     iot_target target;                 /* endpoint, region (never NULL), credentials */
     jobcfg cfg;
     int n_workers, dry_run, max_attempts;
+    /* Workers wait for their intent line's fdatasync before a call (unset
+     * only by THINGPRESS_BENCH_NO_INTENT_SYNC, the benchmark's baseline). */
+    int intent_sync;
     char account[32]; /* given, or learned by the pre-flight */
     void (*test_hook)(void *ctx, const char *point); /* eng_opts.test_hook */
     void *test_hook_ctx;

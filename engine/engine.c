@@ -286,6 +286,84 @@ static void write_report(eng *g)
     pthread_mutex_unlock(&g->mu);
 }
 
+/* One event of the job's life in the audit log (members: a JSON object, or
+ * NULL for none), on disk with the journal's chain head when this returns.
+ * The engine thread, while it owns the journal: before the journal thread
+ * starts or after it ended. */
+static int job_event(eng *g, const char *event, const char *members, err *e)
+{
+    if (jnl_audit(g->j, g->job_id, event, members ? members : "{}", e))
+        return -1;
+    return jnl_commit(g->j, e);
+}
+
+/* job_start / job_resume: what runs, from where, against what. */
+static int job_started(eng *g, const char *file, const char *identity, int resumed,
+                       jnl_job_status was, err *e)
+{
+    buf a = BUF_INIT;
+    buf_puts(&a, "{\"file\":");
+    buf_json_str(&a, file);
+    buf_printf(&a, ",\"sha256\":\"%s\",\"phase\":%d,\"batch\":", g->in.sha256, g->phase);
+    buf_json_str(&a, g->snap.batch_id);
+    buf_printf(&a, ",\"items\":%zu,\"options\":%s,\"endpoint\":", g->snap.total,
+               identity);
+    buf_json_str(&a, g->target.endpoint_url ? g->target.endpoint_url : "");
+    if (g->registry) {
+        buf_puts(&a, ",\"registry\":");
+        buf_json_str(&a, g->registry);
+    }
+    buf_puts(&a, ",\"region\":");
+    buf_json_str(&a, g->target.region);
+    buf_puts(&a, ",\"account\":");
+    if (g->account[0])
+        buf_json_str(&a, g->account);
+    else
+        buf_puts(&a, "null");
+    buf_printf(&a, ",\"workers\":%d", g->n_workers);
+    if (resumed)
+        buf_printf(&a, ",\"was\":\"%s\"", jnl_job_status_name(was));
+    buf_putc(&a, '}');
+    int rc = job_event(g, resumed ? "job_resume" : "job_start", a.data, e);
+    buf_free(&a);
+    return rc;
+}
+
+/* job_end / job_pause / job_cancel: how the run ended, its counts. */
+static int job_ended(eng *g, const char *event, const char *status, const char *reason,
+                     err *e)
+{
+    size_t done = atomic_load(&g->done), failed = atomic_load(&g->failed),
+           skipped = atomic_load(&g->skipped);
+    size_t total = g->snap.total; /* set by pass 1, before any worker */
+    size_t finished = done + failed + skipped;
+    buf a = BUF_INIT;
+    buf_printf(&a,
+               "{\"status\":\"%s\",\"counts\":{\"total\":%zu,\"done\":%zu,"
+               "\"failed\":%zu,\"skipped\":%zu,\"pending\":%zu},\"calls\":%llu",
+               status, total, done, failed, skipped,
+               total > finished ? total - finished : 0, atomic_load(&g->calls));
+    if (reason && *reason) {
+        buf_puts(&a, ",\"reason\":");
+        buf_json_str(&a, reason);
+    }
+    buf_putc(&a, '}');
+    int rc = job_event(g, event, a.data, e);
+    buf_free(&a);
+    return rc;
+}
+
+/* The pause of a run that stopped on an error, with its reason, as far as
+ * the audit log can still be written. */
+static void job_interrupted(eng *g)
+{
+    char why[sizeof g->snap.message];
+    pthread_mutex_lock(&g->mu);
+    snprintf(why, sizeof why, "%s", g->snap.message);
+    pthread_mutex_unlock(&g->mu);
+    job_ended(g, "job_pause", "running", why, NULL);
+}
+
 static void test_point(eng *g, const char *point)
 {
     if (g->test_hook)
@@ -436,12 +514,12 @@ static void *engine_main(void *arg)
     }
     int rc = jnl_job_open(g->j, path, g->in.sha256, g->phase, g->snap.batch_id,
                           ident.data, where, &g->job_id, &resumed, &e);
-    buf_free(&ident);
     if (!rc)
         g->lock_fd = joblock_take(jnl_dir(g->j), g->job_id, m, sizeof m);
     joblock_release(guard);
     if (!rc) {
         if (g->lock_fd < 0) {
+            buf_free(&ident);
             eng_set_message(g, "%s", m);
             final = ENG_REJECTED;
             goto out;
@@ -465,11 +543,16 @@ static void *engine_main(void *arg)
         }
         err_clear(&e);
     }
-    if (rc || jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
-        jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e) || record_run(g, &e)) {
+    jnl_job was = {0};
+    if (rc || (resumed && jnl_job_get(g->j, g->job_id, &was, &e)) ||
+        jnl_item_states(g->j, g->job_id, &p2.st, &p2.n_states, &e) ||
+        jnl_job_set_status(g->j, g->job_id, JOB_RUNNING, &e) || record_run(g, &e) ||
+        job_started(g, path, ident.data, resumed, was.status, &e)) {
+        buf_free(&ident);
         journal_message(g, &e, "nothing was sent");
         goto out;
     }
+    buf_free(&ident);
     pthread_mutex_lock(&g->mu);
     g->snap.job_id = g->job_id;
     g->snap.resumed = resumed;
@@ -485,6 +568,7 @@ static void *engine_main(void *arg)
     if (trc) { /* nothing could be recorded: send nothing */
         eng_set_message(g, "cannot start the journal thread: %s; nothing was sent",
                         strerror(trc));
+        job_interrupted(g);
         goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
     }
     worker *ws = xcalloc((size_t)g->n_workers, sizeof *ws);
@@ -524,18 +608,24 @@ static void *engine_main(void *arg)
 
     /* the counts are the journal's now: its thread has written (or given up on)
      * every record */
-    if (atomic_load(&g->journal_failed))
+    if (atomic_load(&g->journal_failed)) {
+        job_interrupted(g); /* if the audit log is what failed, in vain */
         goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
+    }
     jnl_job_status js;
+    const char *event = "job_end";
     if (started == 0) {
         final = ENG_ERROR;
         js = JOB_RUNNING; /* interrupted: resumable */
+        event = "job_pause";
     } else if (call_breaker_tripped(g->breaker) || atomic_load(&g->pause_requested)) {
         final = ENG_PAUSED;
         js = JOB_PAUSED; /* resumable */
+        event = "job_pause";
     } else if (atomic_load(&g->cancel)) {
         final = ENG_CANCELLED;
         js = JOB_CANCELLED;
+        event = "job_cancel";
     } else if (atomic_load(&g->failed)) {
         final = ENG_FAILED;
         js = JOB_FAILED;
@@ -546,6 +636,17 @@ static void *engine_main(void *arg)
     err_clear(&e);
     if (jnl_job_set_status(g->j, g->job_id, js, &e)) {
         journal_message(g, &e, "the job's end is not recorded");
+        final = ENG_ERROR;
+        goto out;
+    }
+    char why[sizeof g->snap.message] = "";
+    if (!strcmp(event, "job_pause")) {
+        pthread_mutex_lock(&g->mu);
+        snprintf(why, sizeof why, "%s", g->snap.message);
+        pthread_mutex_unlock(&g->mu);
+    }
+    if (job_ended(g, event, jnl_job_status_name(js), why, &e)) {
+        journal_message(g, &e, "the job's end is not in the audit log");
         final = ENG_ERROR;
         goto out;
     }
@@ -604,6 +705,8 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->n_workers = o->workers > 0 ? o->workers : c->workers > 0 ? c->workers : 32;
     g->dry_run = o->dry_run;
     g->resume_cancelled = o->resume_cancelled;
+    const char *no_sync = getenv("THINGPRESS_BENCH_NO_INTENT_SYNC");
+    g->intent_sync = !(no_sync && *no_sync && strcmp(no_sync, "0"));
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
     g->test_hook = o->test_hook;
     g->test_hook_ctx = o->test_hook_ctx;

@@ -15,6 +15,9 @@
  * writer (jnl_open) migrates an older journal in one transaction; a reader
  * (jnl_open_existing) changes nothing and reads an older journal through the
  * legacy statements, which give the missing columns as empty.
+ *   audit_head(id = 1, seq, lines, hash, updated): the audit log's chain
+ *        head (audit.h), moved forward only; created where missing (at every
+ *        writer's open), whatever the schema version
  * The n_* counts are maintained by triggers on items, inside the writer's
  * transaction, so a reader never sees counts that disagree with the rows and
  * listing jobs never scans their items. A status change also moves the job's
@@ -28,9 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@
 
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "engine/audit.h"
 #include "engine/jnl_impl.h"
 #include "engine/joblock.h"
 
@@ -78,7 +80,12 @@
       "WHERE job_id=?1 AND idx=?2")                                                       \
     X(S_ITEM_STATES, "SELECT idx,step,status,attempts FROM items WHERE job_id=?1 "        \
       "ORDER BY idx")                                                                     \
-    X(S_ITEM_LIST, ITEM_LIST(ITEM_COLS))
+    X(S_ITEM_LIST, ITEM_LIST(ITEM_COLS))                                                 \
+    X(S_HEAD_PUT, "INSERT INTO audit_head(id,seq,lines,hash,updated) "                    \
+      "VALUES(1,?1,?2,?3,?4) ON CONFLICT(id) DO UPDATE SET seq=excluded.seq,"              \
+      "lines=excluded.lines,hash=excluded.hash,updated=excluded.updated "                 \
+      "WHERE excluded.seq>audit_head.seq OR (excluded.seq=audit_head.seq AND "            \
+      "excluded.lines>audit_head.lines)")
 /* clang-format on */
 
 /* The columns job_row and item_row read; a journal of version 1 (read, not
@@ -179,6 +186,13 @@ static const char *const migrations[SCHEMA_VERSION - 1] = {
     "ALTER TABLE items ADD COLUMN started INTEGER;"
     "ALTER TABLE items ADD COLUMN finished INTEGER;",
 };
+/* Run at every writer's open: journals made before it lack it. */
+static const char head_table[] = "CREATE TABLE IF NOT EXISTS audit_head("
+                                 " id INTEGER PRIMARY KEY CHECK(id = 1),"
+                                 " seq INTEGER NOT NULL,"
+                                 " lines INTEGER NOT NULL,"
+                                 " hash TEXT NOT NULL,"
+                                 " updated INTEGER NOT NULL)";
 
 struct journal {
     sqlite3 *db;
@@ -186,11 +200,10 @@ struct journal {
     char dir[PATH_MAX];
     char db_path[PATH_MAX];
     long long version; /* the schema's: SCHEMA_VERSION, or older when only read */
-    /* The audit log may be written from any thread (jnl_audit): the lazy
-     * open is under audit_mu, each line is one O_APPEND write(2). */
-    pthread_mutex_t audit_mu;
-    _Atomic int audit_fd;    /* -1 until the first jnl_audit */
-    _Atomic int audit_dirty; /* lines written since the last fdatasync */
+    /* The audit log (audit.h: any thread); the chain head last recorded
+     * in the journal by this process (the owner thread's). */
+    aud_log *audit;
+    aud_head head_saved;
 };
 
 const char *jnl_status_name(jnl_status st)
@@ -524,8 +537,6 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
 {
     *out = NULL;
     journal *j = xcalloc(1, sizeof *j);
-    j->audit_fd = -1;
-    pthread_mutex_init(&j->audit_mu, NULL);
     if (jnl_state_dir(j->dir, sizeof j->dir, state_dir, e))
         goto fail;
     /* room for every file name under it (reports/job-ID.json.tmp) */
@@ -534,6 +545,7 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
         goto fail;
     }
     snprintf(j->db_path, sizeof j->db_path, "%s/journal.db", j->dir);
+    j->audit = aud_log_new(j->dir);
     struct stat sb;
     if (create) {
         if (jnl_make_dirs(j->dir, e))
@@ -580,6 +592,8 @@ static int open_db(journal **out, const char *state_dir, int create, err *e)
             goto fail;
         if ((kind == DB_EMPTY || j->version < SCHEMA_VERSION) && create_or_migrate(j, e))
             goto fail;
+        if (exec_sql(j, head_table, e))
+            goto fail;
     }
     if (exec_sql(j, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", e))
         goto fail;
@@ -609,35 +623,31 @@ void jnl_close(journal *j)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(j->st[i]);
     sqlite3_close(j->db);
-    if (j->audit_fd >= 0) {
-        if (j->audit_dirty)
-            fdatasync(j->audit_fd);
-        close(j->audit_fd);
-    }
-    pthread_mutex_destroy(&j->audit_mu);
+    aud_log_free(j->audit);
     free(j);
 }
 
 /* ---- transactions ---- */
 
-/* A failed write or sync of the audit log, naming it and the OS error. */
-static void audit_fail(journal *j, const char *what, int os_errno, err *e)
-{
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
-    err_set(e, no_room(os_errno) ? ERR_LIMIT : ERR_IO, path, 0, -1, "%s: %s", what,
-            strerror(os_errno));
-}
-
+/* The audit log's lines on disk, then its chain head in the journal (in
+ * the open transaction, or by itself), when it moved. */
 static int audit_sync(journal *j, err *e)
 {
-    if (j->audit_fd < 0 || !atomic_exchange(&j->audit_dirty, 0))
-        return 0;
-    if (fdatasync(j->audit_fd) != 0) {
-        j->audit_dirty = 1;
-        audit_fail(j, "cannot sync the audit log", errno, e);
+    aud_head h;
+    if (aud_sync(j->audit, &h, e))
         return -1;
-    }
+    if (!aud_head_after(&h, &j->head_saved))
+        return 0;
+    sqlite3_stmt *s = stmt(j, S_HEAD_PUT, e);
+    if (!s)
+        return -1;
+    sqlite3_bind_int64(s, 1, h.seq);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)h.lines);
+    bind_text(s, 3, h.hash);
+    sqlite3_bind_int64(s, 4, now_s());
+    if (run(j, s, e))
+        return -1;
+    j->head_saved = h;
     return 0;
 }
 
@@ -1037,45 +1047,7 @@ int jnl_item_each(journal *j, long long job_id, int status_filter, jnl_item_fn f
 
 /* ---- audit log ---- */
 
-/* "2024-05-01T12:34:56.789Z" */
-static void iso_time_ms(char *out, size_t n)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* A line cut short by a failed write (a full disk) is ended, so the next
- * record starts a line of its own; nothing is removed. At worst (another
- * process appending at that moment) this adds an empty line. */
-static void end_torn_line(int fd)
-{
-    off_t end = lseek(fd, 0, SEEK_END);
-    char last;
-    if (end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n')
-        (void)write_all(fd, "\n", 1);
-}
-
-int jnl_audit(journal *j, long long job_id, const char *json, err *e)
+int jnl_audit(journal *j, long long job_id, const char *event, const char *json, err *e)
 {
     const char *a = json ? json : "";
     size_t len = strlen(a);
@@ -1091,55 +1063,93 @@ int jnl_audit(journal *j, long long job_id, const char *json, err *e)
                 "audit.jsonl: an audit record must be a JSON object");
         return -1;
     }
-    if (j->audit_fd < 0) {
-        pthread_mutex_lock(&j->audit_mu);
-        if (j->audit_fd < 0) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/audit.jsonl", j->dir);
-            int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-            if (fd < 0) {
-                pthread_mutex_unlock(&j->audit_mu);
-                err_set(e, ERR_IO, path, 0, -1, "cannot open the audit log: %s",
-                        strerror(errno));
-                return -1;
-            }
-            end_torn_line(fd);
-            j->audit_fd = fd;
-        }
-        pthread_mutex_unlock(&j->audit_mu);
-    }
-    char tbuf[40];
-    iso_time_ms(tbuf, sizeof tbuf);
-    buf b = BUF_INIT;
-    buf_reserve(&b, len + 64);
-    buf_printf(&b, "{\"time\":\"%s\",\"job\":", tbuf);
-    if (job_id > 0)
-        buf_printf(&b, "%lld", job_id);
-    else
-        buf_puts(&b, "null");
-    /* the rest of the object: its members, if any, after a comma */
+    /* the members, without the braces and the blanks around them */
     const char *body = a + 1;
-    size_t blen = len - 1; /* includes the closing brace */
-    size_t k = 0;
-    while (k < blen &&
-           (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r'))
-        k++;
-    if (body[k] != '}')
-        buf_putc(&b, ',');
-    size_t start = b.len;
-    buf_append(&b, body, blen);
-    /* one record, one line: raw line breaks (only legal between tokens) go */
-    for (size_t i = start; i < b.len; i++)
-        if (b.data[i] == '\n' || b.data[i] == '\r')
-            b.data[i] = ' ';
-    buf_putc(&b, '\n');
-    int rc = write_all(j->audit_fd, b.data, b.len);
-    int os = errno;
-    buf_free(&b);
-    if (rc) {
-        audit_fail(j, "cannot write the audit log", os, e);
-        return -1;
+    size_t blen = len - 2;
+    while (blen && (*body == ' ' || *body == '\t' || *body == '\n' || *body == '\r')) {
+        body++;
+        blen--;
     }
-    j->audit_dirty = 1;
-    return 0;
+    while (blen && (body[blen - 1] == ' ' || body[blen - 1] == '\t' ||
+                    body[blen - 1] == '\n' || body[blen - 1] == '\r'))
+        blen--;
+    return aud_append(j->audit, event, job_id, body, blen, e);
+}
+
+int jnl_audit_sync(journal *j, err *e)
+{
+    return aud_sync(j->audit, NULL, e);
+}
+
+void jnl_audit_rotate_at(journal *j, size_t bytes)
+{
+    aud_log_rotate_at(j->audit, bytes);
+}
+
+void jnl_audit_stats(journal *j, unsigned long long *lines, unsigned long long *syncs)
+{
+    aud_log_stats(j->audit, lines, syncs);
+}
+
+/* The chain head the journal in dir records: 0 (found or not: h->seq 0),
+ * or -1 (e set) when the journal exists but cannot be read. */
+static int head_of(const char *dir, aud_head *h, err *e)
+{
+    memset(h, 0, sizeof *h);
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/journal.db", dir);
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT)
+        return 0;
+    journal *j;
+    if (jnl_open_existing(&j, dir, e))
+        return -1;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(j->db, "SELECT seq,lines,hash FROM audit_head WHERE id=1",
+                                -1, &s, NULL);
+    if (rc == SQLITE_ERROR) { /* no such table: written by an older version */
+        rc = SQLITE_DONE;
+    } else if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        h->seq = (unsigned)sqlite3_column_int64(s, 0);
+        h->lines = (unsigned long long)sqlite3_column_int64(s, 1);
+        col_copy(h->hash, sizeof h->hash, s, 2);
+        rc = SQLITE_DONE;
+    }
+    if (rc != SQLITE_DONE)
+        db_fail(j, rc, e);
+    sqlite3_finalize(s);
+    jnl_close(j);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int jnl_audit_verify(const char *state_dir, aud_verdict *v, aud_head *head)
+{
+    memset(v, 0, sizeof *v);
+    memset(head, 0, sizeof *head);
+    char dir[PATH_MAX];
+    err e;
+    err_clear(&e);
+    struct stat sb;
+    if (jnl_state_dir(dir, sizeof dir, state_dir, &e)) {
+        v->status = AUD_UNREADABLE;
+        snprintf(v->reason, sizeof v->reason, "%s", e.msg);
+        return v->status;
+    }
+    int st = stat(dir, &sb);
+    if (st != 0 || !S_ISDIR(sb.st_mode)) {
+        v->status = AUD_UNREADABLE;
+        snprintf(v->file, sizeof v->file, "%s", dir);
+        snprintf(v->reason, sizeof v->reason, "no state directory here (%s)",
+                 st ? strerror(errno) : "not a directory");
+        return v->status;
+    }
+    /* the head first: the log holds at least what it records (synced before
+     * it was recorded), whatever is appended while the files are read */
+    if (head_of(dir, head, &e)) {
+        v->status = AUD_UNREADABLE;
+        snprintf(v->file, sizeof v->file, "%s", e.where);
+        snprintf(v->reason, sizeof v->reason, "%s", e.msg);
+        return v->status;
+    }
+    return aud_verify(dir, head, v);
 }

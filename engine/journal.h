@@ -19,25 +19,43 @@
  * fsyncs. The job's counts (total/done/failed/skipped) are kept by triggers
  * in the same transaction as the item rows, so they always agree with them.
  *
- * The audit log (audit.jsonl beside the database, opened O_APPEND, mode 0600)
- * gets one JSON object per line for every mutating call (intent and outcome)
- * and every item outcome: time, job, file, batch, item, operation, target,
- * result. No secrets, no certificate bodies. Each line is one write(2), so
- * it survives a crash of the process as soon as jnl_audit returns; a line a
- * full disk cut short is ended when the log is next opened, so it stays one
- * unreadable line and the records after it are whole. The
- * engine writes a call's intent ({"intent": OP, ...}) synchronously before
- * sending it, and its answer ({"op": OP, "status": ...}) and the item
- * outcomes through its journal thread, in the transaction that records the
- * step: after a kill -9 every call that may have reached AWS has its intent
- * line; an answer or an outcome written just before a lost commit appears
- * again when its step is done again on resume.
+ * The audit log (audit.h: audit.jsonl beside the database, mode 0600,
+ * rotated by size into audit-NNNNNN.jsonl, each line chained to the one
+ * before by its SHA-256) gets one JSON object per line: time, event, job,
+ * user, host, station, the event's members, prev. Events (DESIGN.md §7):
+ * job_start / job_resume (file, its SHA-256, options, endpoint, account),
+ * job_pause, job_cancel, job_end, and per call an "intent" before it is sent
+ * and a "call" with the answer (status, AWS request id), and per item its
+ * outcome ("item"). No secrets, no certificate bodies. The engine writes a
+ * call's intent from the worker, before the call, and waits until it is on
+ * disk (jnl_audit_sync); the answers and the item outcomes go through its
+ * journal thread, in the transaction that records the step. The journal
+ * records the chain's head (its last line) in each commit, so that
+ * `thingpress audit verify` (jnl_audit_verify) also finds a cut-off tail.
  *
- * Durability: jnl_commit fdatasyncs the audit log, then commits. With
- * synchronous=NORMAL a power loss may undo the last few commits of the
- * database (never corrupt it); those steps are then done again, which the
- * idempotency rules make harmless, and the audit log (synced first) still
- * holds every call that was made.
+ * What survives what:
+ *   - kill -9 (the process dies, the machine does not): every line written,
+ *     since each is one write(2) before jnl_audit returns; so every call
+ *     that may have reached AWS has its intent line, and every step
+ *     recorded in a committed transaction has its answer line.
+ *   - power loss (or a kernel crash): every intent line of a call that was
+ *     sent, since the worker sends only after jnl_audit_sync returned (the
+ *     intents of several workers share one fdatasync). jnl_commit
+ *     fdatasyncs the audit log before the database commit, so every step
+ *     the database holds has its answer and outcome lines on disk. What can
+ *     be lost: the answer ("call") and outcome ("item") lines of the steps
+ *     whose transaction had not committed, and with synchronous=NORMAL the
+ *     last few commits of the database itself (never a corruption): those
+ *     steps are done again on resume, harmlessly (DESIGN.md §6), and their
+ *     answers are logged then, with new request ids; an intent line without
+ *     its answer is such a call. The last line written may be cut short
+ *     (audit.h). The chain head recorded lags the log by at most the last
+ *     commit, so `audit verify` detects a tail cut off before that point
+ *     only.
+ *   - THINGPRESS_BENCH_NO_INTENT_SYNC=1 in the environment (the benchmark's
+ *     baseline, never for production) skips the wait for the intent's
+ *     fdatasync: a power loss may then also lose the intent lines written
+ *     since the last commit, of calls that may have reached AWS.
  *
  * Errors name the file (journal.db, audit.jsonl) and, for a failed read or
  * write, the OS error; one for want of room (a full disk, a quota, a file
@@ -62,8 +80,8 @@
  * reports and the JSON of jobs and items from them (jnl_impl.h between them).
  *
  * Threading: a journal is used by one thread at a time (the engine's journal
- * thread), except jnl_audit, which any thread may call; readers (status,
- * console) open their own journal.
+ * thread), except jnl_audit, jnl_audit_sync and jnl_audit_stats, which any
+ * thread may call; readers (status, console) open their own journal.
  * Ownership: every jnl_job / jnl_item is a copy in the caller's memory. */
 #ifndef TP_ENGINE_JOURNAL_H
 #define TP_ENGINE_JOURNAL_H
@@ -73,6 +91,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "engine/audit.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,8 +187,9 @@ const char *jnl_dir(const journal *j);
 /* A write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for
  * another writer). Calls between begin and commit are one atomic unit;
  * outside them each call commits by itself. jnl_commit also fdatasyncs the
- * audit log (before the database commit); without an open transaction it
- * only syncs the audit log. A failed commit is rolled back. */
+ * audit log (before the database commit) and records its chain head in the
+ * transaction; without an open transaction it syncs the audit log and
+ * records the head by itself. A failed commit is rolled back. */
 int jnl_begin(journal *j, err *e);
 int jnl_commit(journal *j, err *e);
 void jnl_rollback(journal *j);
@@ -236,13 +256,30 @@ int jnl_item_states(journal *j, long long job_id, jnl_item_state **out, size_t *
 int jnl_item_list(journal *j, long long job_id, int status_filter, size_t offset,
                   jnl_item *out, size_t *n, err *e);
 
-/* Audit log: one line, `json` is a complete object without the trailing
- * newline (line breaks in it become spaces); "time" (ISO 8601 UTC with
- * milliseconds) and "job" (null when job_id <= 0) are put first, so `json`
- * must not carry them. The file is opened on first use. Unlike the rest of
- * this API, jnl_audit may be called from any thread while the owner uses the
- * journal (workers write their intent lines before each call). */
-int jnl_audit(journal *j, long long job_id, const char *json, err *e);
+/* Audit log: one line of the event (aud_event_known: "job_start", ...,
+ * "item"); `json` is a complete object with the event's own members (line
+ * breaks in it become spaces). "time" (ISO 8601 UTC with milliseconds),
+ * "event", "job" (null when job_id <= 0), "user", "host" and "station" are
+ * put first and "prev" last, so `json` must not carry them. The file is
+ * opened on first use. Unlike the rest of this API, jnl_audit may be called
+ * from any thread while the owner uses the journal (workers write their
+ * intent lines before each call). */
+int jnl_audit(journal *j, long long job_id, const char *event, const char *json, err *e);
+/* Returns once every audit line written so far is on disk (fdatasync; the
+ * threads waiting together share one). Any thread. */
+int jnl_audit_sync(journal *j, err *e);
+/* The size at which audit.jsonl is rotated (audit.h; 0 never). Before the
+ * first jnl_audit. */
+void jnl_audit_rotate_at(journal *j, size_t bytes);
+/* Lines this journal appended to the audit log and the fdatasyncs it did. */
+void jnl_audit_stats(journal *j, unsigned long long *lines, unsigned long long *syncs);
+/* `thingpress audit verify`: the chain of the audit log in the state
+ * directory (jnl_state_dir's rule), checked against the chain head its
+ * journal records (*head: seq 0 when none is recorded, or no journal).
+ * Returns v->status: AUD_INTACT, AUD_BROKEN (v names the first bad line) or
+ * AUD_UNREADABLE (no state directory or log, a file or the journal cannot be
+ * read; v says which and why). */
+int jnl_audit_verify(const char *state_dir, aud_verdict *v, aud_head *head);
 
 /* Appends the job, or the item, as one JSON object (compact, one line): the
  * shapes of the report and of `thingpress status --output json`.

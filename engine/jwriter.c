@@ -20,13 +20,14 @@ typedef struct jrec {
     int step;
     jnl_status st;
     int attempts;
-    int count;       /* UPDATE: the eng_count the step adds to, -1 none */
-    char *text;      /* error (ADD/UPDATE) or audit JSON */
-    char *key;       /* ADD */
-    char fp[65];     /* ADD */
-    char *cert_arn;  /* UPDATE */
-    char *thing_arn; /* UPDATE */
-    jnl_times times; /* UPDATE */
+    int count;         /* UPDATE: the eng_count the step adds to, -1 none */
+    char *text;        /* error (ADD/UPDATE) or audit JSON */
+    const char *event; /* AUDIT: its event (static) */
+    char *key;         /* ADD */
+    char fp[65];       /* ADD */
+    char *cert_arn;    /* UPDATE */
+    char *thing_arn;   /* UPDATE */
+    jnl_times times;   /* UPDATE */
 } jrec;
 
 void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status st,
@@ -42,10 +43,11 @@ void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status
     queue_push(&g->jnl_q, r);
 }
 
-void jw_audit(eng *g, buf *b)
+void jw_audit(eng *g, const char *event, buf *b)
 {
     jrec *r = xcalloc(1, sizeof *r);
     r->kind = JR_AUDIT;
+    r->event = event;
     r->text = buf_take(b, NULL);
     queue_push(&g->jnl_q, r);
 }
@@ -135,7 +137,7 @@ static int write_batch(eng *g, jrec *list, err *e)
                 tally_add(&t, r);
             break;
         case JR_AUDIT:
-            rc = jnl_audit(g->j, g->job_id, r->text, e);
+            rc = jnl_audit(g->j, g->job_id, r->event, r->text, e);
             break;
         }
     }

@@ -42,8 +42,9 @@ void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status
 void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts, int count,
                const char *error, const char *cert_arn, const char *thing_arn,
                long long started);
-/* One audit line (a JSON object, journal.h); takes b's text and resets b. */
-void jw_audit(eng *g, buf *b);
+/* One audit line of an event (a static string, journal.h's jnl_audit) with
+ * the members in b (a JSON object); takes b's text and resets b. */
+void jw_audit(eng *g, const char *event, buf *b);
 /* The thread function (arg: the eng); returns once the queue is closed and
  * everything in it written. */
 void *jw_main(void *arg);

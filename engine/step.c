@@ -103,10 +103,10 @@ static void explain(const work *it, const step *s, const iot_result *res, char *
         snprintf(out, n, "%s", raw);
 }
 
-/* "item":..,"target":..[,"with":..] of a call's audit line. */
-static void call_fields(eng *g, const work *it, const step *s, buf *a)
+/* "op":..,"item":..,"target":..[,"with":..] of a call's audit lines. */
+static void call_fields(eng *g, iot_op op, const work *it, const step *s, buf *a)
 {
-    buf_printf(a, "\"item\":%zu,\"target\":", it->idx);
+    buf_printf(a, "\"op\":\"%s\",\"item\":%zu,\"target\":", iot_op_name(op), it->idx);
     buf_json_str(a, s->kind == ST_REGISTER || s->kind == ST_ACTIVATE ? it->fp : it->name);
     if (s->kind == ST_ATTACH_POLICY || s->kind == ST_ADD_GROUP) {
         buf_puts(a, ",\"with\":");
@@ -138,18 +138,21 @@ static int step_settled(void *ctx, const iot_result *res)
     return idempotent_done(sc->s, res);
 }
 
-/* The intent, on disk before the call can reach AWS (journal.h). */
+/* The intent, on disk before the call can reach AWS (journal.h): written,
+ * then synced together with the other workers' intents. */
 static int step_before(void *ctx, int attempt)
 {
     step_call *sc = ctx;
     eng *g = sc->w->g;
     buf a = BUF_INIT;
-    buf_printf(&a, "{\"intent\":\"%s\",", iot_op_name(sc->op));
-    call_fields(g, sc->it, sc->s, &a);
+    buf_putc(&a, '{');
+    call_fields(g, sc->op, sc->it, sc->s, &a);
     buf_printf(&a, ",\"attempt\":%d}", sc->attempts + attempt + 1);
     err ae;
     err_clear(&ae);
-    int rc = jnl_audit(g->j, g->job_id, a.data, &ae);
+    int rc = jnl_audit(g->j, g->job_id, "intent", a.data, &ae);
+    if (!rc && g->intent_sync)
+        rc = jnl_audit_sync(g->j, &ae);
     buf_free(&a);
     if (rc) {
         /* no call without its audit line: the job stops, items pending */
@@ -172,10 +175,14 @@ static void step_after(void *ctx, const iot_result *res, int done, call_next nex
         atomic_fetch_add(&g->retries, 1);
     }
     buf a = BUF_INIT;
-    buf_printf(&a, "{\"op\":\"%s\",", iot_op_name(sc->op));
-    call_fields(g, sc->it, sc->s, &a);
-    buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\"", res->status,
+    buf_putc(&a, '{');
+    call_fields(g, sc->op, sc->it, sc->s, &a);
+    buf_printf(&a, ",\"status\":%ld,\"result\":\"%s\",\"request_id\":", res->status,
                done ? "ok" : iot_class_name(res->cls));
+    if (res->request_id[0])
+        buf_json_str(&a, res->request_id);
+    else
+        buf_puts(&a, "null");
     if (res->code[0]) {
         buf_puts(&a, ",\"code\":");
         buf_json_str(&a, res->code);
@@ -187,7 +194,7 @@ static void step_after(void *ctx, const iot_result *res, int done, call_next nex
     if (res->maybe_applied)
         buf_puts(&a, ",\"maybe_applied\":true");
     buf_putc(&a, '}');
-    jw_audit(g, &a);
+    jw_audit(g, "call", &a);
 }
 
 int step_run(worker *w, const work *it, const step *s, step_out *o, int *attempts,

@@ -30,12 +30,12 @@ static void audit_outcome(eng *g, const work *it, const char *outcome, const cha
                           const char *value)
 {
     buf a = BUF_INIT;
-    buf_printf(&a, "{\"outcome\":\"%s\",\"item\":%zu,\"key\":", outcome, it->idx);
+    buf_printf(&a, "{\"item\":%zu,\"outcome\":\"%s\",\"key\":", it->idx, outcome);
     buf_json_str(&a, it->name ? it->name : "");
     buf_printf(&a, ",\"%s\":", name);
     buf_json_str(&a, value);
     buf_putc(&a, '}');
-    jw_audit(g, &a);
+    jw_audit(g, "item", &a);
 }
 
 static void process(worker *w, work *it)

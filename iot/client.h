@@ -126,6 +126,9 @@ typedef struct iot_result {
      * InvalidSignatureException that is not about the clock): new
      * credentials may succeed where a retry cannot. cls is IOT_TERMINAL. */
     int creds_refused;
+    /* The answer's x-amzn-RequestId (AWS's id of the request, for the audit
+     * log and AWS support), one line; "" when no answer carried one. */
+    char request_id[64];
 } iot_result;
 
 #define IOT_MAX_RETRY_AFTER_MS 300000L

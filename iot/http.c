@@ -398,6 +398,18 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         c->errtype[0] = '\0'; /* a new response (after 100 Continue, say) */
         c->server_date = 0;
         c->retry_after_ms = 0;
+        c->request_id[0] = '\0';
+    } else if (n > 17 && !strncasecmp(data, "x-amzn-requestid:", 17)) {
+        const char *v = data + 17;
+        size_t len = n - 17;
+        while (len && (*v == ' ' || *v == '\t'))
+            v++, len--;
+        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        copy_field(c->request_id, sizeof c->request_id, v, len);
+        for (char *p = c->request_id; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
     } else if (n > 12 && !strncasecmp(data, "retry-after:", 12)) {
         char v[128];
         size_t len = n - 12;
@@ -624,7 +636,7 @@ again:
     buf_reset(&c->resp);
     c->server_date = 0;
     c->retry_after_ms = 0;
-    c->errbuf[0] = c->errtype[0] = '\0';
+    c->errbuf[0] = c->errtype[0] = c->request_id[0] = '\0';
     c->sends = c->abort_reason = c->too_big = 0;
     set_request(h, c, r, url.data, headers);
     CURLcode rc = curl_easy_perform(h);
@@ -662,9 +674,12 @@ again:
         if (res->cls == IOT_OK)
             buf_append(body, c->resp.data ? c->resp.data : "", c->resp.len);
     }
+    /* an answer cut off after its headers still names its request */
+    snprintf(res->request_id, sizeof res->request_id, "%s", c->request_id);
     /* Whatever a server echoes (in the body or in x-amzn-ErrorType), secrets
      * stay out of results. */
-    char *fields[] = {res->message, res->code, res->resource_id, res->resource_arn};
+    char *fields[] = {res->message, res->code, res->resource_id, res->resource_arn,
+                      res->request_id};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         iot_http_mask(fields[i], c->target.secret_key);
         iot_http_mask(fields[i], c->target.session_token);

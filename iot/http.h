@@ -54,6 +54,7 @@ struct iot_client {
     int too_big;           /* the response exceeded IOT_MAX_RESPONSE */
     long long server_date; /* the response's Date header (Unix s); 0 = none */
     long retry_after_ms;   /* the response's Retry-After, in ms; 0 = none */
+    char request_id[64];   /* the response's x-amzn-RequestId; "" = none */
     /* Seconds added to the local clock when signing: corrected from the
      * server's Date after a signature-expired answer (clock skew). */
     long long clock_offset;

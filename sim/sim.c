@@ -66,6 +66,7 @@ typedef struct {
     int started;
     int too_large;
     struct timespec t0;
+    char rid[37]; /* its x-amzn-RequestId, in the answer and the request log */
 } request;
 
 /* ---- options ---- */
@@ -200,8 +201,13 @@ static void log_request(sim *s, const request *rq, const char *method, route_op 
         buf_json_str(&line, error);
     else
         buf_puts(&line, "null");
-    buf_printf(&line, ",\"fault\":\"%s\",\"sig\":\"%s\",\"latency_us\":%lld}\n",
+    buf_printf(&line, ",\"fault\":\"%s\",\"sig\":\"%s\",\"latency_us\":%lld",
                fault_kind_name(fk), sig, us);
+    /* the id the answer carries; none when the connection is dropped instead */
+    if (fk == FAULT_RESET || fk == FAULT_LATE)
+        buf_puts(&line, ",\"request_id\":null}\n");
+    else
+        buf_printf(&line, ",\"request_id\":\"%s\"}\n", rq->rid);
     /* one write per line: O_APPEND keeps concurrent lines whole */
     ssize_t w = write(s->log_fd, line.data, line.len);
     (void)w;
@@ -373,7 +379,8 @@ static void request_id(char out[37])
              hex + 20);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn, reg_reply *rp)
+static enum MHD_Result send_reply(struct MHD_Connection *conn, const request *rq,
+                                  reg_reply *rp)
 {
     size_t len;
     char *body = buf_take(&rp->body, &len);
@@ -383,10 +390,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, reg_reply *rp)
         free(body);
         return MHD_NO;
     }
-    char rid[37];
-    request_id(rid);
     MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+    MHD_add_response_header(resp, "x-amzn-RequestId", rq->rid);
     if (rp->error) {
         char et[160];
         snprintf(et, sizeof et, "%s%s", rp->error, ERRTYPE_SUFFIX);
@@ -404,6 +409,7 @@ static void *uri_logged(void *cls, const char *uri, struct MHD_Connection *conn)
     request *rq = xcalloc(1, sizeof *rq);
     rq->target = xstrdup(uri ? uri : "/");
     clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+    request_id(rq->rid);
     return rq;
 }
 
@@ -504,7 +510,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         reg_reply_error(&rp, fault_http_status(fk), fault_error_code(fk), "%s",
                         fault_error_message(fk));
         log_request(s, rq, method, op, rp.status, rp.error, fk, sig);
-        ret = send_reply(conn, &rp);
+        ret = send_reply(conn, rq, &rp);
         goto out;
     }
     reg_req req = {
@@ -526,13 +532,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     atomic_fetch_add(&s->served, 1);
     log_request(s, rq, method, op, rp.status, rp.error, fk, sig);
-    ret = send_reply(conn, &rp);
+    ret = send_reply(conn, rq, &rp);
     goto out;
 
 rejected:
     atomic_fetch_add(&s->rejected, 1);
     log_request(s, rq, method, op, rp.status, rp.error, fk, sig);
-    ret = send_reply(conn, &rp);
+    ret = send_reply(conn, rq, &rp);
 out:
     buf_free(&label);
     reg_reply_free(&rp);

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -174,6 +175,18 @@ std::vector<std::string> lines(const std::string &text)
         p = nl + 1;
     }
     return v;
+}
+
+// The SHA-256 of bytes, lowercase hex (an audit line's prev).
+std::string sha256_hex(const std::string &bytes)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
 }
 
 int file_mode(const std::string &path)
@@ -669,25 +682,32 @@ TEST(Journal, SecondWriterWaitsForTheFirst)
     expect_counts_agree(dir, J, id);
 }
 
-TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
+// Every line: time, event, job, user, host, station first, the event's
+// members, then prev, the SHA-256 of the line before (of "" for the first).
+TEST(Journal, AuditLinesAreJsonWithTimeEventJobWhoAndPrev)
 {
     std::string dir = fresh_dir("audit");
+    setenv("THINGPRESS_STATION", "Line 3 \"east\"", 1);
     Jnl J(dir);
+    unsetenv("THINGPRESS_STATION");
     long long id = J.job("/in/a.csv");
     ASSERT_EQ(0, jnl_begin(J.j, &J.e));
-    ASSERT_EQ(0, jnl_audit(J.j, id,
+    ASSERT_EQ(0, jnl_audit(J.j, id, "intent",
                            "{\"op\":\"RegisterCertificateWithoutCA\",\"item\":3,"
-                           "\"phase\":\"intent\",\"target\":\"a\\\"b\"}",
+                           "\"target\":\"a\\\"b\"}",
                            &J.e))
         << msg(J.e);
-    ASSERT_EQ(0, jnl_audit(J.j, id, "{}", &J.e));
-    ASSERT_EQ(
-        0, jnl_audit(J.j, 0, "  {\n  \"outcome\": \"x\",\n  \"n\": [1, 2]\n}\n ", &J.e));
+    ASSERT_EQ(0, jnl_audit(J.j, id, "job_end", "{}", &J.e));
+    ASSERT_EQ(0, jnl_audit(J.j, 0, "item",
+                           "  {\n  \"outcome\": \"x\",\n  \"n\": [1, 2]\n}\n ", &J.e));
     ASSERT_EQ(0, jnl_commit(J.j, &J.e)) << msg(J.e);
     err e;
     err_clear(&e);
-    EXPECT_EQ(-1, jnl_audit(J.j, id, "[1,2]", &e));
-    EXPECT_EQ(-1, jnl_audit(J.j, id, "", &e));
+    EXPECT_EQ(-1, jnl_audit(J.j, id, "call", "[1,2]", &e));
+    EXPECT_EQ(-1, jnl_audit(J.j, id, "call", "", &e));
+    err_clear(&e);
+    EXPECT_EQ(-1, jnl_audit(J.j, id, "outcome", "{}", &e));
+    EXPECT_STREQ("unknown audit event \"outcome\"", e.msg);
 
     std::string path = dir + "/audit.jsonl";
     EXPECT_EQ(0600, file_mode(path));
@@ -697,7 +717,12 @@ TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
     auto ls = lines(text);
     ASSERT_EQ(3u, ls.size()) << text;
     std::regex iso(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
-    for (auto &l : ls) {
+    const char *events[] = {"intent", "job_end", "item"};
+    std::string before; // the bytes of the line before, without its newline
+    char host[256] = "";
+    gethostname(host, sizeof host);
+    for (size_t i = 0; i < ls.size(); i++) {
+        const std::string &l = ls[i];
         json_error_t je;
         json_t *o = json_loads(l.c_str(), 0, &je);
         ASSERT_TRUE(o) << je.text << ": " << l;
@@ -706,6 +731,18 @@ TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
         ASSERT_TRUE(t) << l;
         EXPECT_TRUE(std::regex_match(t, iso)) << t;
         EXPECT_TRUE(json_object_get(o, "job")) << l;
+        EXPECT_STREQ(events[i], json_string_value(json_object_get(o, "event")));
+        EXPECT_TRUE(json_string_value(json_object_get(o, "user"))) << l;
+        EXPECT_STREQ(host, json_string_value(json_object_get(o, "host")));
+        EXPECT_STREQ("Line 3 \"east\"", json_string_value(json_object_get(o, "station")));
+        EXPECT_EQ(sha256_hex(before), json_string_value(json_object_get(o, "prev"))) << l;
+        // the order: who first, prev last
+        EXPECT_EQ(0u, l.find("{\"time\":\"")) << l;
+        EXPECT_NE(std::string::npos,
+                  l.find("\",\"event\":\"" + std::string(events[i]) + "\",\"job\":"))
+            << l;
+        EXPECT_EQ(l.size() - 75, l.find(",\"prev\":\"")) << l;
+        before = l;
         json_decref(o);
     }
     json_t *o = json_loads(ls[0].c_str(), 0, nullptr);
@@ -716,7 +753,7 @@ TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
     EXPECT_EQ(3, json_integer_value(json_object_get(o, "item")));
     json_decref(o);
     o = json_loads(ls[1].c_str(), 0, nullptr);
-    EXPECT_EQ(2u, json_object_size(o));
+    EXPECT_EQ(7u, json_object_size(o)) << ls[1]; // time event job user host station prev
     json_decref(o);
     o = json_loads(ls[2].c_str(), 0, nullptr);
     EXPECT_TRUE(json_is_null(json_object_get(o, "job")));
@@ -727,15 +764,19 @@ TEST(Journal, AuditLinesAreJsonWithTimeAndJob)
     // appended, never truncated: a second jnl on the same directory adds
     {
         Jnl K(dir);
-        ASSERT_EQ(0, jnl_audit(K.j, id, "{\"again\":true}", &K.e));
+        ASSERT_EQ(0, jnl_audit(K.j, id, "item", "{\"again\":true}", &K.e));
     }
-    EXPECT_EQ(4u, lines(tu::slurp(path)).size());
+    auto again = lines(tu::slurp(path));
+    ASSERT_EQ(4u, again.size());
+    // ...chained to what the first journal wrote
+    EXPECT_NE(std::string::npos, again[3].find("\"prev\":\"" + sha256_hex(again[2])));
 }
 
 // Issue 12: a write that fails for want of room (RLIMIT_FSIZE here, as a
 // full disk) is ERR_LIMIT naming the file and the OS error, for the audit log
-// and for the database; a line the limit cut short is ended when the log is
-// next opened, so the next record is a line of its own.
+// and for the database. Issue 13: the part of the line the limit let through
+// is cut off again at once, so the log holds whole lines only and its chain
+// goes on unbroken.
 TEST(Journal, WritesThatRunOutOfRoomNameTheFileAndTheOsError)
 {
     std::string dir = fresh_dir("full");
@@ -746,7 +787,7 @@ TEST(Journal, WritesThatRunOutOfRoomNameTheFileAndTheOsError)
     {
         Jnl J(dir);
         long long id = J.job("/in/a.csv");
-        ASSERT_EQ(0, jnl_audit(J.j, id, "{\"first\":true}", &J.e)) << msg(J.e);
+        ASSERT_EQ(0, jnl_audit(J.j, id, "item", "{\"first\":true}", &J.e)) << msg(J.e);
         struct stat sb;
         ASSERT_EQ(0, stat(audit.c_str(), &sb));
         struct rlimit cap = old;
@@ -754,7 +795,8 @@ TEST(Journal, WritesThatRunOutOfRoomNameTheFileAndTheOsError)
         ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &cap));
         err e;
         err_clear(&e);
-        int rc = jnl_audit(J.j, id, "{\"second\":\"cut short by the limit\"}", &e);
+        int rc =
+            jnl_audit(J.j, id, "item", "{\"second\":\"cut short by the limit\"}", &e);
         // the database: its write-ahead log cannot grow by a page
         err d;
         err_clear(&d);
@@ -782,19 +824,24 @@ TEST(Journal, WritesThatRunOutOfRoomNameTheFileAndTheOsError)
     signal(SIGXFSZ, old_xfsz);
     std::string cut = tu::slurp(audit);
     ASSERT_FALSE(cut.empty());
-    EXPECT_NE('\n', cut.back()) << "the limit cut the second line short";
+    EXPECT_EQ('\n', cut.back()) << "the part the limit let through is cut off again";
+    EXPECT_EQ(1u, lines(cut).size()) << cut;
     {
         Jnl K(dir);
-        ASSERT_EQ(0, jnl_audit(K.j, 1, "{\"third\":true}", &K.e)) << msg(K.e);
+        ASSERT_EQ(0, jnl_audit(K.j, 1, "item", "{\"third\":true}", &K.e)) << msg(K.e);
     }
     auto ls = lines(tu::slurp(audit));
-    ASSERT_EQ(3u, ls.size());
+    ASSERT_EQ(2u, ls.size());
     EXPECT_NE(std::string::npos, ls[0].find("\"first\":true"));
-    EXPECT_EQ(10u, ls[1].size()) << ls[1];
-    json_t *o = json_loads(ls[2].c_str(), 0, nullptr);
-    ASSERT_TRUE(o) << ls[2];
+    json_t *o = json_loads(ls[1].c_str(), 0, nullptr);
+    ASSERT_TRUE(o) << ls[1];
     EXPECT_TRUE(json_is_true(json_object_get(o, "third")));
+    EXPECT_STREQ(sha256_hex(ls[0]).c_str(),
+                 json_string_value(json_object_get(o, "prev")));
     json_decref(o);
+    aud_verdict v;
+    aud_head h;
+    EXPECT_EQ(AUD_INTACT, jnl_audit_verify(dir.c_str(), &v, &h)) << v.reason;
 }
 
 // Fixed item times (unix ms) and their ISO 8601 form.

@@ -297,8 +297,10 @@ TEST(SimHttp, KeepAliveAndErrorShape)
     Resp r = c.call("POST", "/thing-types/sensor-v1", "{}");
     EXPECT_EQ(200, r.status) << r.body;
     EXPECT_EQ("application/json", r.header("content-type"));
-    EXPECT_EQ(36u, r.header("x-amzn-requestid").size());
+    std::string rid = r.header("x-amzn-requestid");
+    EXPECT_EQ(36u, rid.size());
     r = c.call("GET", "/thing-types/sensor-v1");
+    EXPECT_NE(rid, r.header("x-amzn-requestid"));
     EXPECT_EQ(200, r.status);
     EXPECT_EQ("sensor-v1", r.json_str("thingTypeName"));
     r = c.call("GET", "/thing-types/nope");
@@ -327,8 +329,9 @@ TEST(SimHttp, KeepAliveAndErrorShape)
     json_t *first = json_loadb(log.data(), log.find('\n'), 0, nullptr);
     ASSERT_TRUE(first);
     for (const char *k : {"time", "op", "method", "path", "status", "error", "fault",
-                          "sig", "latency_us"})
+                          "sig", "latency_us", "request_id"})
         EXPECT_TRUE(json_object_get(first, k)) << k;
+    EXPECT_EQ(rid, json_string_value(json_object_get(first, "request_id")));
     EXPECT_STREQ("CreateThingType", json_string_value(json_object_get(first, "op")));
     EXPECT_STREQ("ok", json_string_value(json_object_get(first, "sig")));
     json_decref(first);

@@ -132,13 +132,16 @@ class Chaos(pe.E2E):
             for l in served:
                 sent[l["op"]] = sent.get(l["op"], 0) + 1
             for a in lines:
-                if "intent" in a:
-                    intents[a["intent"]] = intents.get(a["intent"], 0) + 1
+                if a["event"] == "intent":
+                    intents[a["op"]] = intents.get(a["op"], 0) + 1
             for op in sent:
                 self.assertGreaterEqual(intents.get(op, 0), sent[op], "intents of " + op)
-            done = {(a["job"], a["item"]) for a in lines if a.get("outcome") == "done"}
+            items = [a for a in lines if a["event"] == "item"]
+            done = {(a["job"], a["item"]) for a in items if a["outcome"] == "done"}
             self.assertEqual(len(done), 2 * N)
-            self.assertFalse([a for a in lines if a.get("outcome") == "failed"])
+            self.assertFalse([a for a in items if a["outcome"] == "failed"])
+            # one chain through the kills, the outage and the refreshes
+            self.assert_audit_verifies(state)
             refused = [l for l in served if l["status"] == 403]
             outage = [l for l in served if l["fault"] == "none" and l["status"] == 503]
             print("  chaos (seed %d): %d runs killed, %d credential_process calls, %d "

@@ -461,18 +461,46 @@ class E2E(unittest.TestCase):
 
     def assert_audited(self, state, log_lines):
         """Every mutating call the sim received is in the audit log, and the
-        audit log has no call the sim did not receive."""
+        audit log has no call the sim did not receive; each answered call
+        with the request id the sim gave it. The log's chain is intact and
+        every job's runs start and end in it."""
         sent, audited, intents = {}, {}, {}
+        sent_ids, audited_ids = set(), set()
         for line in log_lines:
             if line["op"] in FAST:
                 sent[line["op"]] = sent.get(line["op"], 0) + 1
-        for a in self.audit_lines(state):
-            if "op" in a:
+                if line.get("request_id"):
+                    sent_ids.add((line["op"], line["request_id"]))
+        lines = self.audit_lines(state)
+        for a in lines:
+            if a["event"] == "call":
                 audited[a["op"]] = audited.get(a["op"], 0) + 1
-            if "intent" in a:
-                intents[a["intent"]] = intents.get(a["intent"], 0) + 1
+                if a["request_id"]:
+                    audited_ids.add((a["op"], a["request_id"]))
+            if a["event"] == "intent":
+                intents[a["op"]] = intents.get(a["op"], 0) + 1
         self.assertEqual(audited, sent, "audited calls vs calls the sim received")
         self.assertEqual(intents, sent, "intents vs calls the sim received")
+        self.assertEqual(audited_ids, sent_ids,
+                         "request ids audited vs the ids of the sim's answers")
+        self.assertGreater(len(sent_ids), 0)
+        self.assert_audit_verifies(state)
+        started = {a["job"] for a in lines if a["event"] in ("job_start", "job_resume")}
+        ended = {a["job"] for a in lines if a["event"] == "job_end"}
+        self.assertEqual(started, ended, "jobs started vs ended in the audit log")
+        for a in lines:
+            if a["event"] == "job_start":
+                for k in ("file", "sha256", "options", "endpoint", "account"):
+                    self.assertIn(k, a, "job_start without %s: %s" % (k, a))
+
+    def assert_audit_verifies(self, state):
+        """`thingpress audit verify` finds the chain intact, up to the head
+        the journal records."""
+        p = subprocess.run([OPTS.bin, "audit", "verify", "--state", state],
+                           capture_output=True, text=True, timeout=120, env=base_env())
+        self.assertEqual(p.returncode, 0, "audit verify: %s %s" % (p.stdout, p.stderr))
+        self.assertRegex(p.stdout, r"^audit log intact: \d+ lines in \d+ files?")
+        self.assertIn("the journal's chain head", p.stdout)
 
     def assert_no_secret(self, state, runs):
         """The secret key appears in no output and no file of the state directory."""
@@ -484,15 +512,22 @@ class E2E(unittest.TestCase):
                     self.assertNotIn(SECRET.encode(), f.read(), "secret in %s" % fn)
 
     def audit_lines(self, state):
+        """Every line of the audit log, rotated files first; each with the
+        members every line has."""
         lines = []
-        with open(os.path.join(state, "audit.jsonl"), "rb") as f:
-            for n, raw in enumerate(f.read().split(b"\n"), 1):
-                if not raw:
-                    continue
-                try:
-                    lines.append(json.loads(raw))
-                except ValueError as e:
-                    self.fail("audit.jsonl line %d is not JSON (%s): %r" % (n, e, raw[:200]))
+        names = sorted(n for n in os.listdir(state) if re.match(r"^audit-\d+\.jsonl$", n))
+        for name in names + ["audit.jsonl"]:
+            with open(os.path.join(state, name), "rb") as f:
+                for n, raw in enumerate(f.read().split(b"\n"), 1):
+                    if not raw:
+                        continue
+                    try:
+                        a = json.loads(raw)
+                    except ValueError as e:
+                        self.fail("%s line %d is not JSON (%s): %r" % (name, n, e, raw[:200]))
+                    for k in ("time", "event", "job", "user", "host", "station", "prev"):
+                        self.assertIn(k, a, "%s line %d" % (name, n))
+                    lines.append(a)
         return lines
 
 
@@ -756,7 +791,7 @@ class Faults(E2E):
         self.assert_audited(state, log_lines)
         outcomes = {}
         for a in self.audit_lines(state):
-            if "outcome" in a:
+            if a["event"] == "item":
                 k = (a["job"], a["item"])
                 self.assertEqual(a["outcome"], "done", "audit: %s" % a)
                 self.assertNotIn(k, outcomes, "item outcome logged twice: %s" % a)
@@ -858,13 +893,24 @@ class Crashes(E2E):
                 if l["op"] in FAST:
                     sent[l["op"]] = sent.get(l["op"], 0) + 1
             for a in lines:
-                if "intent" in a:
-                    intents[a["intent"]] = intents.get(a["intent"], 0) + 1
+                if a["event"] == "intent":
+                    intents[a["op"]] = intents.get(a["op"], 0) + 1
             for op in sent:
                 self.assertGreaterEqual(intents.get(op, 0), sent[op], "intents of " + op)
-            done = {(a["job"], a["item"]) for a in lines if a.get("outcome") == "done"}
+            items = [a for a in lines if a["event"] == "item"]
+            done = {(a["job"], a["item"]) for a in items if a["outcome"] == "done"}
             self.assertEqual(len(done), 2 * self.N)
-            self.assertFalse([a for a in lines if a.get("outcome") == "failed"])
+            self.assertFalse([a for a in items if a["outcome"] == "failed"])
+            # one chain through every killed run (a line a kill cut short is
+            # cut off by the next run); every run that got as far as sending
+            # said so, the last one of each job ended it
+            self.assert_audit_verifies(state)
+            # (a kill between the job's row and its job_start line leaves
+            # the job to a job_resume, which carries the same members)
+            runs = [a for a in lines if a["event"] in ("job_start", "job_resume")]
+            self.assertEqual({a["job"] for a in runs}, set(ids))
+            self.assertLessEqual(len([a for a in runs if a["event"] == "job_start"]), 2)
+            self.assertEqual({a["job"] for a in lines if a["event"] == "job_end"}, set(ids))
             # no mutating call was refused: re-done steps after a crash are
             # idempotent (a repeated register is the only 409)
             mut = [l for l in sim.log_lines() if not READ_OPS.match(l["op"])]
@@ -992,7 +1038,8 @@ class JournalFull(E2E):
             bad = [l for l in mut if l["status"] >= 300 and not (
                 l["op"] == "RegisterCertificateWithoutCA" and l["status"] == 409)]
             self.assertFalse(bad, "mutating calls refused: %s" % bad[:5])
-            # the audit log: whole JSON lines, but for at most one the limit cut
+            # the audit log: whole JSON lines only (what the limit let through
+            # of a line was cut off again), one chain through the failure
             with open(os.path.join(state, "audit.jsonl"), "rb") as f:
                 raw = [l for l in f.read().split(b"\n") if l]
             cut = []
@@ -1001,11 +1048,109 @@ class JournalFull(E2E):
                     json.loads(l)
                 except ValueError:
                     cut.append(l)
-            self.assertLessEqual(len(cut), 1, "audit lines cut short: %s" % cut[:3])
+            self.assertEqual(cut, [], "audit lines cut short")
+            self.assert_audit_verifies(state)
             print("  journal full after %d of %d items: %s" % (
                 counts["done"], self.N, errors[0][-160:]), file=sys.stderr)
         finally:
             sim.stop()
+
+
+# ---------------------------------------------------------------- audit log
+
+class AuditChain(E2E):
+    """Issue 13: two jobs of different files run at once in one state
+    directory (two processes appending to one audit log) leave one intact
+    chain; `thingpress audit verify` then exits 1 naming the first bad line
+    of each kind of tampering, and 2 when the log cannot be read."""
+    N = 300
+
+    def verify(self, state):
+        p = subprocess.run([OPTS.bin, "audit", "verify", "--state", state],
+                           capture_output=True, text=True, timeout=120, env=base_env())
+        return p
+
+    def assert_broken(self, state, name, edit, where):
+        """A copy of state whose audit.jsonl lines went through edit: exit 1,
+        one line naming where (FILE:LINE)."""
+        copy = os.path.join(self.tmp, "tampered-" + name)
+        shutil.copytree(state, copy)
+        path = os.path.join(copy, "audit.jsonl")
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\n")[:-1]
+        lines = edit(lines)
+        with open(path, "wb") as f:
+            f.write(b"".join(l + b"\n" for l in lines))
+        p = self.verify(copy)
+        self.assertEqual(p.returncode, 1, "%s: %s %s" % (name, p.stdout, p.stderr))
+        self.assertEqual(p.stdout, "")
+        self.assertRegex(p.stderr, r"^thingpress: audit log broken at %s:%d: [^\n]+\n$"
+                         % (re.escape(path), where), name)
+
+    def test_two_jobs_at_once_then_tampering(self):
+        gen, _, _, _ = make_items(self.tmp, 2 * self.N)
+        with open(gen) as f:
+            all_lines = f.readlines()
+        first = os.path.join(self.tmp, "first.txt")
+        second = os.path.join(self.tmp, "second.txt")
+        with open(first, "w") as f:
+            f.writelines(all_lines[:self.N])
+        with open(second, "w") as f:
+            f.writelines(all_lines[self.N:])
+        sim = Sim(self.tmp)
+        try:
+            sim.start()
+            seed(sim.url)
+            log0 = sim.log_size()
+            state = self.state_dir("st")
+            extra = JOB + rates(1000) + ["--rate", "RegisterCertificateWithoutCA=300"]
+            procs = [subprocess.Popen(
+                [OPTS.bin, "provision", "--state", state, "--endpoint-url", sim.url,
+                 *extra, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=base_env()) for path in (first, second)]
+            outs = [p.communicate(timeout=300) for p in procs]
+            for p, (out, err) in zip(procs, outs):
+                self.assertEqual(p.returncode, 0, "%s %s" % (out, err))
+            self.assert_audited(state, sim.log_lines(log0))
+        finally:
+            sim.stop()
+        lines = self.audit_lines(state)
+        jobs = [a["job"] for a in lines if a["event"] in ("intent", "call")]
+        # the two runs overlapped: their lines interleave in the one log
+        switches = sum(1 for a, b in zip(jobs, jobs[1:]) if a != b)
+        self.assertGreater(switches, 2, "the two jobs did not run at once")
+        p = self.verify(state)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        n = len(lines)
+        self.assertIn("audit log intact: %d lines in 1 file; the last is audit.jsonl:%d "
+                      % (n, n), p.stdout)
+        self.assertIn("the journal's chain head, audit.jsonl:%d, is in the log" % n,
+                      p.stdout)
+
+        def changed(ls):  # a byte in line 10 (still JSON): line 11 no longer chains
+            ls[9] = ls[9].replace(b'"job":', b'"job": ', 1)
+            return ls
+        self.assert_broken(state, "byte", changed, 11)
+        self.assert_broken(state, "deleted", lambda ls: ls[:19] + ls[20:], 20)
+        self.assert_broken(state, "inserted", lambda ls: ls[:30] + [ls[5]] + ls[30:], 31)
+        self.assert_broken(state, "swapped",
+                           lambda ls: ls[:39] + [ls[40], ls[39]] + ls[41:], 40)
+        self.assert_broken(state, "truncated", lambda ls: ls[:n - 5], n - 4)
+
+        # unreadable: 2
+        copy = os.path.join(self.tmp, "unreadable")
+        shutil.copytree(state, copy)
+        os.unlink(os.path.join(copy, "audit.jsonl"))
+        os.mkdir(os.path.join(copy, "audit.jsonl"))
+        p = self.verify(copy)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("audit log unreadable: %s/audit.jsonl: not a regular file"
+                      % copy, p.stderr)
+        p = self.verify(os.path.join(self.tmp, "no-such-state"))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        p = subprocess.run([OPTS.bin, "audit", "--state", state], capture_output=True,
+                           text=True, timeout=60, env=base_env())
+        self.assertEqual(p.returncode, 2, "no subcommand: %s" % p.stderr)
 
 
 # ---------------------------------------------------------------- paths

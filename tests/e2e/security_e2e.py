@@ -4,15 +4,16 @@ real binary:
 
   1. No output ever carries the secret access key or the session token: the
      stdout and stderr of validate, provision (Phase 1, Phase 2 with a skipped
-     item, --dry-run, a refused signature), status in every form, with the
-     credentials from the environment, from a ~/.aws/credentials profile and
-     from a credential_process (one that works, one that fails and prints the
-     secret on its stderr, one that prints malformed JSON around it); the
-     console's screens (tmux); and every byte of every file left behind: the
-     journal (with its -wal), audit log, the reports of every job (CSV and
-     JSON: every job that ran has both), the sim's request log. The scan looks
-     for the secrets as they are, base64- and URL-encoded, and a self-check
-     proves it finds a planted copy, in the state directory and in reports/.
+     item, --dry-run, a refused signature), status in every form, audit
+     verify, with the credentials from the environment, from a
+     ~/.aws/credentials profile and from a credential_process (one that
+     works, one that fails and prints the secret on its stderr, one that
+     prints malformed JSON around it); the console's screens (tmux); and
+     every byte of every file left behind: the journal (with its -wal), audit
+     log, the reports of every job (CSV and JSON: every job that ran has
+     both), the sim's request log. The scan looks for the secrets as they
+     are, base64- and URL-encoded, and a self-check proves it finds a planted
+     copy, in the state directory and in reports/.
   2. https with a self-signed certificate is refused unless its CA is given
      (AWS_CA_BUNDLE or --ca-bundle); nothing reaches the server when refused.
   3. The sim refuses a wrong signature, an unknown access key, and a request
@@ -25,6 +26,7 @@ Usage: security_e2e.py [--bin PATH] [--testdata DIR] [--bench DIR] [unittest arg
 """
 import base64
 import datetime
+import json
 import os
 import re
 import shutil
@@ -171,6 +173,19 @@ class NoSecretInAnyOutput(pe.E2E):
                      ["status", "2", "--failed", "--output", "tsv"]):
             p = run(cap, " ".join(argv), argv + ["--state", state], env)
             self.assertEqual(p.returncode, 0, p.stderr)
+        # the audit log (scanned by test_9 with every file): it holds the
+        # lines that carry the most, a job's options and endpoint, the
+        # answers with their request ids, each line's user, host and station;
+        # audit verify's output is scanned too
+        p = run(cap, "audit verify", ["audit", "verify", "--state", state], env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(state, "audit.jsonl")) as f:
+            audit = [json.loads(l) for l in f if l.strip()]
+        events = {a["event"] for a in audit}
+        for ev in ("job_start", "intent", "call", "item", "job_end"):
+            self.assertIn(ev, events)
+        self.assertTrue([a for a in audit if a["event"] == "call" and a["request_id"]])
+        self.assertTrue([a for a in audit if a["event"] == "job_start" and a["options"]])
 
         # a wrong secret: refused by the sim with 403; the message names no key
         p = run(cap, "provision wrong secret", ["provision"] + self.common(

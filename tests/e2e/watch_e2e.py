@@ -484,9 +484,10 @@ class Watch(e2e.E2E):
         self.assert_journal(self.state, job["job"], n, phase=2, steps=5)
         # Every item's outcome is in the audit log, none failed. An outcome
         # written just before the kill whose journal commit was lost is there
-        # twice: its last step was done again (journal.h, "Durability").
+        # twice: its last step was done again (journal.h, "What survives
+        # what").
         outcomes = [a for a in self.audit_lines(self.state)
-                    if a.get("job") == job["job"] and "outcome" in a]
+                    if a["job"] == job["job"] and a["event"] == "item"]
         self.assertEqual([a for a in outcomes if a["outcome"] != "done"], [])
         self.assertEqual({a["item"] for a in outcomes}, set(range(n)))
         self.assertLessEqual(len(outcomes), n + 32)
@@ -512,10 +513,10 @@ class Watch(e2e.E2E):
                 sent[l["op"]] = sent.get(l["op"], 0) + 1
         for a in self.audit_lines(self.state):
             # a call SIGTERM cancelled in flight has no answer (status 0)
-            if "op" in a and a["status"]:
+            if a["event"] == "call" and a["status"]:
                 audited[a["op"]] = audited.get(a["op"], 0) + 1
-            if "intent" in a:
-                intents[a["intent"]] = intents.get(a["intent"], 0) + 1
+            if a["event"] == "intent":
+                intents[a["op"]] = intents.get(a["op"], 0) + 1
         for op in sent:
             self.assertLessEqual(audited.get(op, 0), sent[op], op)
             self.assertGreaterEqual(intents.get(op, 0), sent[op], "intents of " + op)
@@ -525,6 +526,8 @@ class Watch(e2e.E2E):
         self.assertLessEqual(sum(sent.values()) - sum(audited.values()), 32,
                              "calls not in the audit log: sent %s, audited %s"
                              % (sent, audited))
+        # one chain through the stop, the kill -9 and the restart
+        self.assert_audit_verifies(self.state)
         print("  SIGTERM after %d items, kill -9 after %d of %d; calls per operation %s"
               % (first, second, n, per_op), file=sys.stderr)
 
