@@ -17,6 +17,9 @@ int cmd_status(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
+/* thingpress --version: version, commit, build date, library versions. */
+int cli_version(void);
+
 /* "thingpress: " + message on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -663,3 +663,8 @@ int con_run(const con_opts *o, err *e)
     app_free(&c.a);
     return 0;
 }
+
+const char *con_curses_version(void)
+{
+    return scr_curses_version();
+}

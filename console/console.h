@@ -91,6 +91,10 @@ typedef struct con_opts {
  * when the terminal could not be used. */
 int con_run(const con_opts *o, err *e);
 
+/* The curses library the console runs with ("ncurses 6.4.20221231"; static
+ * string), for `thingpress --version`. Any thread. */
+const char *con_curses_version(void);
+
 #ifdef __cplusplus
 }
 #endif
