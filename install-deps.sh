@@ -14,6 +14,7 @@
 #   time                   GNU time: peak RSS in benchmarks
 #   awscli                 AWS CLI v2, a second client of the sim in tests
 #   valgrind               memcheck over the parser tests (scripts/test.sh)
+#   groff-base man-db      the man page's lint and rendering (tests/man_test.sh)
 set -euo pipefail
 
 pkgs=(
@@ -36,6 +37,8 @@ pkgs=(
   time
   awscli
   valgrind
+  groff-base
+  man-db
 )
 
 SUDO=""

@@ -18,6 +18,9 @@ int cmd_console(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
+/* thingpress --version: version, commit, build date, library versions. */
+int cli_version(void);
+
 /* "thingpress: " + message on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

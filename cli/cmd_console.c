@@ -130,6 +130,8 @@ static void target_of(console_ctx *c, con_target *t)
     t->refresh = eo.refresh;
     t->refresh_ctx = eo.refresh_ctx;
     t->max_outage_ms = eo.max_outage_ms;
+    t->trace = eo.trace;
+    t->trace_ctx = eo.trace_ctx;
 }
 
 /* console.h con_retarget_fn: the setup form's Endpoint / Profile / Region. */
@@ -192,6 +194,11 @@ int cmd_console(int argc, char **argv)
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
         cli_error("console: needs a terminal (for scripts use 'thingpress validate' and "
                   "'thingpress provision')");
+        goto out;
+    }
+    if (p.verbose && isatty(STDERR_FILENO)) {
+        cli_error("console: --verbose writes to stderr, which is the console's terminal: "
+                  "redirect it (2>FILE)");
         goto out;
     }
     char samples_dir[PATH_MAX], cwd[PATH_MAX];

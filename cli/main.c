@@ -25,6 +25,7 @@ static const char usage[] = "usage: thingpress COMMAND [options]\n"
                             "  audit verify [opts]    check the audit log's hash chain "
                             "(exit 0 / 1 / 2)\n"
                             "\n"
+                            "'thingpress --version': the version, commit and libraries.\n"
                             "Run 'thingpress COMMAND --help' for a command's options.\n";
 
 void cli_error(const char *fmt, ...)
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return EXIT_GOOD;
     }
+    if (!strcmp(cmd, "--version"))
+        return cli_version();
     if (!strcmp(cmd, "validate"))
         return cmd_validate(argc - 1, argv + 1);
     if (!strcmp(cmd, "sim"))

@@ -29,7 +29,9 @@ const char provctx_help[] =
     "  --rate OP=TPS         starting rate of an operation (adapts to throttling)\n"
     "  --max-outage DUR      how long an outage is waited out before the job\n"
     "                        pauses, items pending (90s, 15m, 2h; default 15m;\n"
-    "                        0 = pause at once)\n";
+    "                        0 = pause at once)\n"
+    "  --verbose             a line per AWS IoT call on stderr: operation, HTTP\n"
+    "                        status, latency, attempt, request id (never a secret)\n";
 
 void provctx_init(provctx *p)
 {
@@ -92,6 +94,10 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--allow-http")) {
         p->allow_http = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--verbose")) {
+        p->verbose = 1;
         return 1;
     }
     const char *opt = NULL;
@@ -496,4 +502,15 @@ void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file)
         out->refresh = refresh_creds;
         out->refresh_ctx = (void *)p;
     }
+    if (p->verbose)
+        out->trace = provctx_trace;
+}
+
+void provctx_trace(void *ctx, const struct iot_trace *t)
+{
+    (void)ctx;
+    char line[1024];
+    iot_trace_format(t, line, sizeof line);
+    /* on a terminal, over the progress bar's line (it is drawn again) */
+    fprintf(stderr, "%strace: %s\n", isatty(STDERR_FILENO) ? "\r\033[K" : "", line);
 }

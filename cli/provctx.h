@@ -37,6 +37,7 @@ typedef struct provctx {
     const char *endpoint, *region, *profile, *ca_bundle, *account, *state;
     int local;
     int allow_http; /* --allow-http: plain http:// to a host not loopback */
+    int verbose;    /* --verbose: a trace line per call on stderr */
     int workers;
     long max_outage_ms; /* --max-outage; 0 = the engine's default, -1 = none */
     /* resolved by provctx_connect */
@@ -68,8 +69,13 @@ int provctx_retarget(provctx *p, int local, const char *endpoint, const char *pr
                      const char *region, err *e);
 /* Resolves the credentials again if they expire within 15 minutes. */
 int provctx_refresh(provctx *p);
-/* The engine options of a job on `file` (dry_run 0). */
+/* The engine options of a job on `file` (dry_run 0); with --verbose, a
+ * trace that prints one line per call on stderr (provctx_trace). */
 void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file);
+
+/* --verbose's trace (iot/client.h iot_trace_fn; ctx unused): "trace: " and
+ * iot_trace_format's line on stderr, one write per line, from any thread. */
+void provctx_trace(void *ctx, const struct iot_trace *t);
 
 /* "90s", "15m", "2h", "500ms", "30" (seconds) in ms; -1 when unreadable. */
 long provctx_parse_duration_ms(const char *v);

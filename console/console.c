@@ -47,6 +47,8 @@ typedef struct owned_target {
     keeper_refresh_fn refresh;
     void *refresh_ctx;
     long max_outage_ms;
+    void (*trace)(void *ctx, const struct iot_trace *t);
+    void *trace_ctx;
 } owned_target;
 
 /* A retarget running on its own thread (console.h con_retarget_fn). */
@@ -108,6 +110,8 @@ static void target_own(owned_target *out, const con_target *in)
     out->refresh = in->refresh;
     out->refresh_ctx = in->refresh_ctx;
     out->max_outage_ms = in->max_outage_ms;
+    out->trace = in->trace;
+    out->trace_ctx = in->trace_ctx;
 }
 
 /* What the screens show of a target (no secret). */
@@ -347,7 +351,8 @@ static int start_check(con *c)
         if (!strcmp(c->a.cfg.rates[i].op, iot_op_name(IOT_OP_DESCRIBE_CERTIFICATE)))
             tps = c->a.cfg.rates[i].tps;
     const owned_target *t = &c->t;
-    rc_opts ro = {.target = &t->t, .tps = tps};
+    rc_opts ro = {
+        .target = &t->t, .tps = tps, .trace = t->trace, .trace_ctx = t->trace_ctx};
     err e;
     err_clear(&e);
     int rc = rc_start(&c->rc, &ro, fps, idx, n, &e);
@@ -383,6 +388,8 @@ static int start_job(con *c)
         .max_outage_ms = t->max_outage_ms,
         .refresh = t->refresh,
         .refresh_ctx = t->refresh_ctx,
+        .trace = t->trace,
+        .trace_ctx = t->trace_ctx,
         .resume_cancelled = c->a.run.resume_cancelled,
     };
     err e;
@@ -665,4 +672,9 @@ int con_run(const con_opts *o, err *e)
     vm_free(&c.shown);
     app_free(&c.a);
     return 0;
+}
+
+const char *con_curses_version(void)
+{
+    return scr_curses_version();
 }

@@ -43,6 +43,8 @@ typedef struct con_where {
 } con_where;
 
 /* What a con_where resolved to (engine.h eng_opts). */
+struct iot_trace;
+
 typedef struct con_target {
     int local;                 /* the embedded local endpoint */
     const iot_target *target;  /* endpoint, region, credentials; its account is
@@ -56,6 +58,9 @@ typedef struct con_target {
     keeper_refresh_fn refresh;
     void *refresh_ctx;
     long max_outage_ms; /* eng_opts.max_outage_ms */
+    /* eng_opts.trace and the registry check's (--verbose); NULL = none. */
+    void (*trace)(void *ctx, const struct iot_trace *t);
+    void *trace_ctx;
 } con_target;
 
 /* Resolves `want` (credentials, the local endpoint) and fills *out with
@@ -85,6 +90,10 @@ typedef struct con_opts {
 /* Runs the console until the operator quits. Returns 0, or -1 with e set
  * when the terminal could not be used. */
 int con_run(const con_opts *o, err *e);
+
+/* The curses library the console runs with ("ncurses 6.4.20221231"; static
+ * string), for `thingpress --version`. Any thread. */
+const char *con_curses_version(void);
 
 #ifdef __cplusplus
 }

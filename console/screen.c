@@ -288,3 +288,8 @@ int scr_has_color(const scr *s)
 {
     return s->color;
 }
+
+const char *scr_curses_version(void)
+{
+    return curses_version();
+}

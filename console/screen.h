@@ -58,6 +58,9 @@ int scr_role_at(scr *s, int y, int x);
 /* 1 when roles are drawn with colors. */
 int scr_has_color(const scr *s);
 
+/* The curses library's version ("ncurses 6.4.20221231"; static string). */
+const char *scr_curses_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -330,6 +330,8 @@ call_outcome call_run(call_report *out, const call_spec *sp, call_fn fn, void *f
 
         unsigned gen_sent = *gen;
         memset(res, 0, sizeof *res);
+        if (sp->client) /* its trace (--verbose) shows the attempt */
+            iot_client_set_attempt(sp->client, out->attempts + 1);
         iot_class c = res->cls = fn(fn_ctx, res);
         out->attempts++;
         out->cls = c;

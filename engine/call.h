@@ -112,7 +112,8 @@ typedef struct call_spec {
     unsigned int *seed;             /* jitter state of the calling thread */
     call_breaker *breaker;          /* NULL = none */
     struct keeper *creds;           /* NULL = credentials never refreshed */
-    iot_client *client;             /* the client keeper_sync updates */
+    iot_client *client;             /* the client keeper_sync updates and whose
+                                       trace is told the attempt; NULL = none */
     unsigned *creds_gen;            /* the client's credential generation */
 
     /* Optional hooks, all given hook_ctx. settled: a non-OK answer that

@@ -56,6 +56,8 @@ struct eng {
     char account[32]; /* given, or learned by the pre-flight */
     void (*test_hook)(void *ctx, const char *point); /* eng_opts.test_hook */
     void *test_hook_ctx;
+    void (*trace)(void *ctx, const struct iot_trace *t); /* eng_opts.trace */
+    void *trace_ctx;
 
     /* derived */
     int phase;

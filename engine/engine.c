@@ -215,6 +215,8 @@ static iot_config client_config(eng *g)
     iot_config c = {
         .target = &g->target,
         .cancel = (const iot_cancel_flag *)&g->cancel,
+        .trace = g->trace,
+        .trace_ctx = g->trace_ctx,
     };
     return c;
 }
@@ -710,6 +712,8 @@ int eng_start(eng **out, const eng_opts *o, err *e)
     g->max_attempts = o->max_attempts > 0 ? o->max_attempts : 10;
     g->test_hook = o->test_hook;
     g->test_hook_ctx = o->test_hook_ctx;
+    g->trace = o->trace;
+    g->trace_ctx = o->trace_ctx;
     for (int k = 0; k < PLAN_N_KINDS; k++) {
         iot_op op = plan_step_op((step_kind)k);
         double tps = iot_op_get(op)->tps;

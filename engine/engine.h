@@ -55,6 +55,8 @@
 extern "C" {
 #endif
 
+struct iot_trace;
+
 typedef struct eng_opts {
     const char *file;
     const jobcfg *cfg;
@@ -83,6 +85,11 @@ typedef struct eng_opts {
      * thread. NULL: the credentials cannot be refreshed. */
     keeper_refresh_fn refresh;
     void *refresh_ctx;
+    /* Told of every AWS IoT call of the job (iot/client.h iot_trace_fn: the
+     * pre-flight's and the workers'), on their threads at once; NULL = none
+     * (--verbose). The context must outlive the job. */
+    void (*trace)(void *ctx, const struct iot_trace *t);
+    void *trace_ctx;
     /* Tests only (NULL otherwise): called on the engine thread at fixed
      * points of a job, so that a test can change the input file between
      * them. Points: "copied" (the input is copied, not yet compared with

@@ -80,6 +80,7 @@ static void check_one(regcheck *r, size_t i, rc_result *out)
         .cancel = &r->cancel,
         .max_attempts = MAX_ATTEMPTS,
         .seed = &r->seed,
+        .client = r->c,
     };
     call_report rep;
     iot_result res;
@@ -283,6 +284,8 @@ int rc_start(regcheck **out, const rc_opts *o, const char *const *fps, const siz
     memset(&cc, 0, sizeof cc);
     cc.target = o->target;
     cc.cancel = &r->cancel;
+    cc.trace = o->trace;
+    cc.trace_ctx = o->trace_ctx;
     if (iot_client_new(&r->c, &cc, e)) {
         rc_free(r);
         return -1;

@@ -50,9 +50,15 @@ typedef struct rc_result {
     char message[200];
 } rc_result;
 
+struct iot_trace;
+
 typedef struct rc_opts {
     const iot_target *target; /* where to ask, as whom (borrowed during rc_start) */
     double tps;               /* starting rate; 0 = DescribeCertificate's default quota */
+    /* Told of every call (iot/client.h iot_trace_fn), on the check's thread;
+     * NULL = none. The context must outlive the check. */
+    void (*trace)(void *ctx, const struct iot_trace *t);
+    void *trace_ctx;
 } rc_opts;
 
 enum { RC_LIST_MIN = 100 }; /* from this many certificates, list the account */

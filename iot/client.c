@@ -147,6 +147,8 @@ int iot_client_new(iot_client **out, const iot_config *cfg, err *e)
                                                     : IOT_DEFAULT_CONNECT_TIMEOUT_MS;
     c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : IOT_DEFAULT_TIMEOUT_MS;
     c->cancel = cfg->cancel;
+    c->trace = cfg->trace;
+    c->trace_ctx = cfg->trace_ctx;
     c->curl = curl_easy_init();
     if (!c->curl) {
         err_set(e, ERR_INTERNAL, NULL, 0, -1,
@@ -189,6 +191,17 @@ int iot_client_set_credentials(iot_client *c, const char *access_key,
 const char *iot_client_endpoint(const iot_client *c)
 {
     return c->base_url;
+}
+
+void iot_client_set_attempt(iot_client *c, int attempt)
+{
+    c->attempt = attempt;
+}
+
+const char *iot_curl_version(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v && v->version ? v->version : "?";
 }
 
 const char *iot_class_name(iot_class c)
@@ -235,6 +248,46 @@ const char *iot_result_format(const iot_result *r, char *out, size_t n)
     } else {
         buf_printf(&b, "%s", r->message[0] ? r->message : iot_class_name(r->cls));
     }
+    snprintf(out, n, "%s", b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
+/* A value of a trace line as one token: no space or control character. */
+static void put_token(buf *b, const char *s)
+{
+    if (!s || !*s) {
+        buf_putc(b, '-');
+        return;
+    }
+    for (; *s; s++)
+        buf_putc(b, (unsigned char)*s > ' ' && *s != 0x7f ? *s : '?');
+}
+
+const char *iot_trace_format(const iot_trace *t, char *out, size_t n)
+{
+    buf b = BUF_INIT;
+    const iot_result *r = t->res;
+
+    if (!n)
+        return out;
+    buf_puts(&b, "op=");
+    put_token(&b, r && r->op ? r->op : "call");
+    buf_puts(&b, " method=");
+    put_token(&b, t->method);
+    buf_puts(&b, " path=");
+    put_token(&b, t->path);
+    buf_printf(&b, " status=%ld result=%s", r ? r->status : 0L,
+               r ? iot_class_name(r->cls) : "?");
+    if (r && r->code[0]) {
+        buf_puts(&b, " code=");
+        put_token(&b, r->code);
+    }
+    buf_printf(&b, " ms=%.1f", r ? (double)r->elapsed_us / 1000.0 : 0.0);
+    if (t->attempt > 0)
+        buf_printf(&b, " attempt=%d", t->attempt);
+    buf_puts(&b, " request_id=");
+    put_token(&b, t->request_id);
     snprintf(out, n, "%s", b.data ? b.data : "");
     buf_free(&b);
     return out;

@@ -61,6 +61,12 @@ extern "C" {
 /* Largest response body accepted (a ListCertificates page is ~25 KB). */
 #define IOT_MAX_RESPONSE (8L << 20)
 
+struct iot_trace;
+/* Told of every call a client makes (--verbose): on the calling thread, once
+ * per HTTP exchange, after it ended. A function shared by several clients
+ * runs on several threads at once. The trace is borrowed for the call. */
+typedef void (*iot_trace_fn)(void *ctx, const struct iot_trace *t);
+
 typedef struct iot_config {
     const iot_target *target;      /* endpoint, region, credentials, CA bundle,
                                       signing name (NULL = "iot"); copied */
@@ -68,6 +74,8 @@ typedef struct iot_config {
     long timeout_ms;               /* whole call; 0 = IOT_DEFAULT_TIMEOUT_MS */
     const iot_cancel_flag *cancel; /* nonzero = cancel; NULL = not cancellable */
     const char *user_agent;        /* NULL = "thingpress" */
+    iot_trace_fn trace;            /* NULL = no trace */
+    void *trace_ctx;               /* given to trace; must outlive the client */
 } iot_config;
 
 typedef struct iot_client iot_client;
@@ -88,6 +96,13 @@ int iot_client_set_credentials(iot_client *c, const char *access_key,
 
 /* The endpoint URL without a trailing '/' (borrowed). */
 const char *iot_client_endpoint(const iot_client *c);
+
+/* The caller's attempt number (1 = first) of the next call, for the trace
+ * only; it applies to that one call. The retry loop (engine/call.h) sets it. */
+void iot_client_set_attempt(iot_client *c, int attempt);
+
+/* The libcurl version this process runs with ("7.88.1"; static string). */
+const char *iot_curl_version(void);
 
 /* ---- results ----------------------------------------------------------- */
 
@@ -143,6 +158,23 @@ int iot_class_retryable(iot_class c);    /* THROTTLE, SERVER, TRANSPORT */
 /* One line: "CreateThing: HTTP 409 ResourceAlreadyExistsException: msg
  * (resourceId X)" or "DescribeThing: transport: msg"; returns buf. */
 const char *iot_result_format(const iot_result *r, char *buf, size_t n);
+
+/* One call as the trace sees it: what was asked and how it ended. Nothing
+ * in it is secret (no header, body or query is shown; the request id is
+ * cleaned of anything a server could echo). */
+typedef struct iot_trace {
+    const iot_result *res;  /* op, status, class, AWS error code, elapsed */
+    const char *method;     /* "POST" */
+    const char *path;       /* wire path without the query: "/things/dev-1" */
+    const char *request_id; /* the answer's x-amzn-RequestId; "" = none */
+    int attempt;            /* iot_client_set_attempt's; 0 = not told */
+} iot_trace;
+
+/* One line, no newline: "op=CreateThing method=POST path=/things/dev-1
+ * status=200 result=ok ms=3.1 attempt=1 request_id=ID" (code=X after result
+ * when AWS named an error; attempt= only when told; request_id=- when
+ * none); returns buf. */
+const char *iot_trace_format(const iot_trace *t, char *buf, size_t n);
 
 /* ---- requests and results of the operations ---------------------------- */
 

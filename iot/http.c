@@ -487,6 +487,50 @@ static struct curl_slist *append_line(struct curl_slist *l, const char *line)
     return n;
 }
 
+/* The answer's x-amzn-RequestId for the trace: secrets masked out of the
+ * whole value first (a server may echo anything), then at most n - 1
+ * characters of [A-Za-z0-9-_.:/+=], others as '?'; "" when there is none. */
+static void trace_request_id(iot_client *c, char *out, size_t n)
+{
+    struct curl_header *hd = NULL;
+    out[0] = '\0';
+    if (curl_easy_header(c->curl, "x-amzn-RequestId", 0, CURLH_HEADER, -1, &hd) !=
+            CURLHE_OK ||
+        !hd || !hd->value)
+        return;
+    char *v = xstrdup(hd->value);
+    iot_http_mask(v, c->target.secret_key);
+    iot_http_mask(v, c->target.session_token);
+    size_t k = 0;
+    for (const char *p = v; *p && k + 1 < n; p++) {
+        unsigned char ch = (unsigned char)*p;
+        int keep = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= 'A' && ch <= 'Z') || (ch && strchr("-_.:/+=", ch));
+        out[k++] = keep ? (char)ch : '?';
+    }
+    out[k] = '\0';
+    free(v);
+}
+
+/* Tells the client's trace function of one exchange (answered: a transfer
+ * ran in this call, so its headers are this call's). */
+static void trace_call(iot_client *c, const iot_http_req *r, const iot_result *res,
+                       int answered)
+{
+    char rid[64] = "";
+    if (answered)
+        trace_request_id(c, rid, sizeof rid);
+    iot_result shown = *res; /* the skew retry traces a result not masked yet */
+    iot_http_mask(shown.code, c->target.secret_key);
+    iot_http_mask(shown.code, c->target.session_token);
+    iot_trace t = {.res = &shown,
+                   .method = r->method,
+                   .path = r->path.data ? r->path.data : "/",
+                   .request_id = rid,
+                   .attempt = c->attempt};
+    c->trace(c->trace_ctx, &t);
+}
+
 /* Options that are the same for every call are set in client.c; these are
  * the per-call ones. */
 static void set_request(CURL *h, iot_client *c, const iot_http_req *r, const char *url,
@@ -595,6 +639,7 @@ iot_class iot_http_call(iot_client *c, const iot_http_req *r, buf *body, iot_res
     char amz_date[17];
     err e;
     long long t0 = now_us();
+    int performed = 0; /* a transfer ran: its answer's headers are this call's */
 
     memset(res, 0, sizeof *res);
     res->op = r->op;
@@ -640,6 +685,7 @@ again:
     c->sends = c->abort_reason = c->too_big = 0;
     set_request(h, c, r, url.data, headers);
     CURLcode rc = curl_easy_perform(h);
+    performed = 1;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 
@@ -658,6 +704,10 @@ again:
             if (llabs(offset - c->clock_offset) > 60) {
                 c->clock_offset = offset;
                 skew_retried = 1;
+                if (c->trace) { /* the refused exchange was a call too */
+                    res->elapsed_us = now_us() - t0;
+                    trace_call(c, r, res, 1);
+                }
                 for (struct curl_slist *l = headers; l; l = l->next)
                     memset(l->data, 0, strlen(l->data));
                 curl_slist_free_all(headers);
@@ -687,6 +737,9 @@ again:
 
 out:
     res->elapsed_us = now_us() - t0;
+    if (c->trace)
+        trace_call(c, r, res, performed);
+    c->attempt = 0; /* told for this call only */
     for (struct curl_slist *l = headers; l; l = l->next)
         memset(l->data, 0, strlen(l->data)); /* the session token was in one */
     curl_slist_free_all(headers);

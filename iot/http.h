@@ -45,6 +45,9 @@ struct iot_client {
     iot_target target;
     long connect_timeout_ms, timeout_ms;
     const iot_cancel_flag *cancel;
+    iot_trace_fn trace; /* iot_config.trace, NULL = none */
+    void *trace_ctx;
+    int attempt;      /* iot_client_set_attempt, for the next call's trace */
     char errbuf[256]; /* CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE) */
     /* State of the call in progress. */
     buf resp;              /* response body */

@@ -967,6 +967,65 @@ TEST(ClientTransport, HttpErrorsOverTheWire)
     EXPECT_EQ(1, s.connections());
 }
 
+// --verbose's trace: told once per call, after it, with the request id of
+// that call's answer (cleaned, secrets masked even when a server echoes them),
+// the attempt the caller gave for that call only, and nothing secret.
+TEST(ClientTransport, TraceOncePerCall)
+{
+    const std::string token = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN";
+    CannedServer s({
+        {CannedServer::Respond,
+         http_response(200, "{\"policyName\":\"p\"}", "x-amzn-RequestId: rid-1\r\n")},
+        {CannedServer::Respond,
+         http_response(409, "{\"message\":\"exists\"}",
+                       "x-amzn-RequestId: a " + std::string(kSecret) + token + "\r\n" +
+                           "x-amzn-ErrorType: ResourceAlreadyExistsException\r\n")},
+        {CannedServer::Respond, http_response(200, "{}")},
+    });
+    struct Seen {
+        std::vector<std::string> lines, ids;
+        std::vector<int> attempts;
+    } seen;
+    iot_config cfg = config(s.url());
+    tgt().session_token = m(token.c_str());
+    cfg.trace = [](void *ctx, const iot_trace *t) {
+        auto *sn = static_cast<Seen *>(ctx);
+        char line[1024];
+        sn->lines.push_back(iot_trace_format(t, line, sizeof line));
+        sn->ids.push_back(t->request_id);
+        sn->attempts.push_back(t->attempt);
+    };
+    cfg.trace_ctx = &seen;
+    Client c(cfg);
+    iot_result r;
+    iot_client_set_attempt(c, 3);
+    ASSERT_EQ(IOT_OK, iot_get_policy(c, "p", nullptr, &r)) << describe(r);
+    EXPECT_EQ(IOT_TERMINAL, iot_get_policy(c, "p", nullptr, &r));
+    EXPECT_EQ(IOT_OK, iot_update_certificate(c, kCertId, "ACTIVE", &r));
+    ASSERT_EQ(3u, seen.lines.size());
+    EXPECT_EQ("rid-1", seen.ids[0]);
+    EXPECT_EQ("a???????", seen.ids[1]); // masked (*** ***), then cleaned
+    EXPECT_EQ("", seen.ids[2]);         // no header: not the previous call's
+    EXPECT_EQ((std::vector<int>{3, 0, 0}), seen.attempts);
+    EXPECT_EQ(0u, seen.lines[0].find("op=GetPolicy method=GET path=/policies/p "
+                                     "status=200 result=ok ms="))
+        << seen.lines[0];
+    EXPECT_NE(std::string::npos, seen.lines[0].find(" attempt=3 request_id=rid-1"));
+    EXPECT_NE(std::string::npos,
+              seen.lines[1].find("status=409 result=terminal "
+                                 "code=ResourceAlreadyExistsException ms="))
+        << seen.lines[1];
+    EXPECT_NE(std::string::npos, seen.lines[2].find("op=UpdateCertificate method=PUT "
+                                                    "path=/certificates/"))
+        << seen.lines[2];
+    EXPECT_NE(std::string::npos, seen.lines[2].find(" request_id=-")) << seen.lines[2];
+    for (const std::string &l : seen.lines) {
+        EXPECT_EQ(std::string::npos, l.find(kSecret)) << l;
+        EXPECT_EQ(std::string::npos, l.find(token)) << l;
+        EXPECT_EQ(std::string::npos, l.find("newStatus")) << l; // no query
+    }
+}
+
 // A bodiless PUT/POST sends Content-Length: 0 and no form content type.
 TEST(ClientTransport, BodilessWritesHaveNoContentType)
 {
