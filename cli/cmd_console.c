@@ -143,6 +143,11 @@ static int retarget(void *ctx, const con_where *w, con_target *out, err *e)
     if (c->p->local && sim_seed_samples(c->p->sm, e))
         return -1;
     target_of(c, out);
+    /* the console's settings persist in the station profile (the user's
+     * file); a station that cannot be written keeps working */
+    err se;
+    err_clear(&se);
+    station_save_where(w->local ? "local" : w->endpoint, w->profile, w->region, &se);
     return 0;
 }
 
@@ -234,6 +239,9 @@ int cmd_console(int argc, char **argv)
                   .region = p.region},
         .retarget = retarget,
         .retarget_ctx = &cc,
+        .locked = (const char *const *)p.st.locked,
+        .n_locked = p.st.n_locked,
+        .locked_by = p.st.path,
     };
     target_of(&cc, &o.target);
     if (con_run(&o, &e)) {

@@ -747,8 +747,11 @@ int cmd_watch(int argc, char **argv)
         }
         w.dir = a;
     }
+    if (!w.dir)
+        w.dir = w.pc.st.hot_folder; /* the station profile's hot folder */
     if (!w.dir) {
-        cli_error("watch: missing DIR (try 'thingpress watch --help')");
+        cli_error("watch: missing DIR (and no hot_folder in a station profile; try "
+                  "'thingpress watch --help')");
         goto out;
     }
     struct sigaction sa;

@@ -22,7 +22,10 @@ _thingpress_conn_opts="--skip-invalid --endpoint-url --allow-http --region --pro
 _thingpress_opts()
 {
     case $1 in
-    validate) echo "--output --threads $_thingpress_job_opts --help" ;;
+    validate)
+        echo "--output --threads --check-registry $_thingpress_conn_opts" \
+            "$_thingpress_job_opts --help"
+        ;;
     provision)
         echo "--dry-run --resume-cancelled $_thingpress_conn_opts" \
             "$_thingpress_job_opts --help"
@@ -32,7 +35,8 @@ _thingpress_opts()
             "--help"
         ;;
     console) echo "--samples $_thingpress_conn_opts $_thingpress_job_opts --help" ;;
-    status) echo "--state --output --failed --limit --help" ;;
+    status) echo "--state --output --failed --limit --follow --help" ;;
+    audit) echo "--state --help" ;;
     sim)
         echo "--listen --db --quotas --faults --account --region --credentials --log" \
             "--threads --help"
@@ -140,7 +144,11 @@ _thingpress_value()
             device-infos" "$cur"
         ;;
     --output)
-        _thingpress_words "text json tsv" "$cur"
+        if [ "${COMP_WORDS[1]}" = status ]; then
+            _thingpress_words "text json tsv csv device-infos" "$cur"
+        else
+            _thingpress_words "text json tsv" "$cur"
+        fi
         ;;
     --cert-active | --thing-deferred)
         _thingpress_words "true false" "$cur"
@@ -213,7 +221,7 @@ _thingpress()
     [ "$bin" = "${bin#\~/}" ] || bin=$HOME/${bin#\~/}
 
     if ((COMP_CWORD == 1)); then
-        _thingpress_words "console validate provision watch status sim --help
+        _thingpress_words "console validate provision watch status audit sim --help
             --version" "$cur"
         return 0
     fi
@@ -255,6 +263,9 @@ _thingpress()
         ;;
     status)
         _thingpress_words "$(_thingpress_jobs "$bin")" "$cur"
+        ;;
+    audit)
+        ((COMP_CWORD == 2)) && _thingpress_words "verify" "$cur"
         ;;
     esac
     return 0

@@ -284,8 +284,53 @@ void app_pv_clear(app *a)
     memset(&a->pv, 0, sizeof a->pv);
 }
 
+/* "thing_groups", "Thing-Groups" -> "thinggroups"; "endpoint" ->
+ * "endpointurl" (cli/station.c's rule). */
+static void norm_key(char *out, size_t n, const char *key)
+{
+    size_t k = 0;
+    for (; *key && k + 1 < n; key++)
+        if (*key != '_' && *key != '-')
+            out[k++] = (char)((*key >= 'A' && *key <= 'Z') ? *key + 32 : *key);
+    out[k] = '\0';
+    if (!strcmp(out, "endpoint"))
+        snprintf(out, n, "endpointurl");
+}
+
+void app_set_locked(app *a, const char *const *keys, size_t n, const char *by)
+{
+    for (size_t i = 0; i < a->n_locked; i++)
+        free(a->locked[i]);
+    free(a->locked);
+    a->locked = n ? xcalloc(n, sizeof *a->locked) : NULL;
+    a->n_locked = n;
+    for (size_t i = 0; i < n; i++) {
+        char k[64];
+        norm_key(k, sizeof k, keys[i]);
+        a->locked[i] = xstrdup(k);
+    }
+    snprintf(a->locked_by, sizeof a->locked_by, "%s", by ? by : "");
+}
+
+int app_field_locked(const app *a, app_field f)
+{
+    static const char *const keys[FLD_COUNT] = {
+        "policies",      "thinggroups", "thingtype", "certactive",
+        "thingdeferred", "skipinvalid", "",          "endpointurl",
+        "profile",       "region"};
+    const char *k =
+        f == FLD_SOURCE
+            ? (a->file.kind == VENDOR_INFINEON ? "infineonbundle" : "microchipsigners")
+            : keys[f];
+    for (size_t i = 0; i < a->n_locked; i++)
+        if (!strcmp(a->locked[i], k))
+            return 1;
+    return 0;
+}
+
 void app_free(app *a)
 {
+    app_set_locked(a, NULL, 0, NULL);
     free(a->jobs.v);
     free(a->items.v);
     free(a->items.audit);

@@ -150,6 +150,9 @@ typedef struct app {
     app_where where_ok; /* what the target was resolved from */
     int can_retarget;   /* the fields can change it (console.h retarget) */
     int retargeting;    /* RX_RETARGET asked, app_retargeted not yet called */
+    char **locked;      /* the station profile's locked keys, normalised */
+    size_t n_locked;
+    char locked_by[512]; /* its file */
     char *state_dir;
     char *samples_dir; /* NULL when not found */
     jobcfg defaults;   /* configuration file + command line */
@@ -246,6 +249,11 @@ typedef struct app {
 
 /* Sets up an empty app: Jobs screen, nothing loaded. defaults, t and w are
  * copied; w NULL = not known (the target's fields cannot be changed). */
+/* The station profile's locked fields (keys as in station.toml), copied. */
+void app_set_locked(app *a, const char *const *keys, size_t n, const char *by);
+/* Whether the form's field f is locked by the station profile. */
+int app_field_locked(const app *a, app_field f);
+
 void app_init(app *a, const jobcfg *defaults, const app_target *t, const char *state_dir,
               const char *samples_dir, const char *start_dir);
 void app_set_where(app *a, const app_where *w, int can_retarget);

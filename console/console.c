@@ -563,6 +563,7 @@ int con_run(const con_opts *o, err *e)
     target_own(&c.t, &o->target);
     pthread_mutex_init(&c.rt.mu, NULL);
     app_init(&c.a, o->defaults, &t, o->state_dir, o->samples_dir, o->start_dir);
+    app_set_locked(&c.a, o->locked, o->n_locked, o->locked_by);
     app_where aw;
     memset(&aw, 0, sizeof aw);
     aw.local = o->where.local;

@@ -85,6 +85,11 @@ typedef struct con_opts {
      * they cannot be changed in the console. */
     con_retarget_fn retarget;
     void *retarget_ctx;
+    /* The station profile's locked fields (keys as in station.toml:
+     * "endpoint", "policies", ...) and its file, shown as the reason. */
+    const char *const *locked;
+    size_t n_locked;
+    const char *locked_by;
 } con_opts;
 
 /* Runs the console until the operator quits. Returns 0, or -1 with e set

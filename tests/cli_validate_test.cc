@@ -227,6 +227,56 @@ TEST(CliValidate, LocalEndpointInUseNamesAnOptionOfProvision)
     EXPECT_EQ(r.err.find("--db"), std::string::npos) << r.err;
 }
 
+// Issue 14: the station profile: the first layer of a job's options, its
+// name in the report, watch's hot folder, and locked fields refused.
+TEST(CliValidate, StationProfile)
+{
+    std::string dir = tu::temp_file("station.keep", "");
+    dir = dir.substr(0, dir.rfind('/')) + "/station";
+    mkdir(dir.c_str(), 0700);
+    mkdir((dir + "/cfg").c_str(), 0700);
+    mkdir((dir + "/cfg/thingpress").c_str(), 0700);
+    mkdir((dir + "/hot").c_str(), 0700);
+    tu::temp_file("unused", "");
+    FILE *f = fopen((dir + "/cfg/thingpress/station.toml").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fprintf(f,
+            "# line 3, PC 1\nstation = \"line3-pc1\"\nhot_folder = \"%s/hot\"\n"
+            "policies = [\"BasicTestPolicy\"]   # every certificate\n"
+            "locked = [\"policies\", \"endpoint\"]\n",
+            dir.c_str());
+    fclose(f);
+    std::string env =
+        "env -i PATH=/usr/bin:/bin HOME=" + dir + " XDG_CONFIG_HOME=" + dir + "/cfg";
+    std::string st = " --state " + dir + "/st ";
+    // its policies without --policies; its name in the report
+    Result p = run(
+        "provision --rate RegisterCertificateWithoutCA=1000 --rate AttachPolicy=1000" +
+            st + "testdata/espressif/manifest-espressif.csv",
+        env);
+    EXPECT_EQ(0, p.rc) << p.out << p.err;
+    EXPECT_NE(p.out.find("policies 7"), std::string::npos) << p.out;
+    std::string report = tu::slurp(dir + "/st/reports/job-1.json");
+    EXPECT_NE(report.find("\"station\": \"line3-pc1\""), std::string::npos) << report;
+    // a locked field is not changed on the command line
+    Result l = run("provision --policies Other" + st +
+                       "testdata/espressif/manifest-espressif.csv",
+                   env);
+    EXPECT_EQ(2, l.rc) << l.out << l.err;
+    EXPECT_NE(l.err.find("policies is locked by the station profile"), std::string::npos)
+        << l.err;
+    // watch's folder when none is given
+    Result w = run("watch --once" + st, env);
+    EXPECT_EQ(0, w.rc) << w.out << w.err;
+    // a bad line is named
+    f = fopen((dir + "/cfg/thingpress/station.toml").c_str(), "a");
+    fprintf(f, "workers = [1\n");
+    fclose(f);
+    Result b = run("provision" + st + "testdata/espressif/manifest-espressif.csv", env);
+    EXPECT_EQ(2, b.rc);
+    EXPECT_NE(b.err.find("station.toml:6"), std::string::npos) << b.err;
+}
+
 // Issue 14: the text report labels both numbers: the 0-based index (as in
 // tsv and json) and the 1-based line.
 TEST(CliValidate, TextLabelsTheIndexAndTheLine)

@@ -117,7 +117,7 @@ expect "status: no journal" "" "$bin" status --state "$tmp/none" ""
 expect "status: XDG_STATE_HOME, no journal" "" "$bin" status ""
 mkdir -p "$XDG_STATE_HOME" && ln -s "$st" "$XDG_STATE_HOME/thingpress"
 expect "status: XDG_STATE_HOME" "1 2" "$bin" status ""
-expect "status options" "--failed" "$bin" status 1 --f
+expect "status options" "--failed --follow" "$bin" status 1 --f
 
 [ "$fails" = 0 ] && echo "PASS" || echo "$fails failure(s)"
 [ "$fails" = 0 ]

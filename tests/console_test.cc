@@ -984,6 +984,33 @@ TEST(ConsoleVm, SetupFieldsPerFileKind)
     EXPECT_GT(m.find("E0E2 bundle"), 0);
 }
 
+// Issue 14: the station profile's locked fields are shown but not edited.
+TEST(ConsoleApp, StationLockedFieldsCannotBeChanged)
+{
+    App t;
+    const char *keys[] = {"policies", "endpoint"};
+    app_set_locked(&t.a, keys, 2, "/etc/thingpress/station.toml");
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    EXPECT_TRUE(app_field_locked(&t.a, FLD_POLICIES));
+    EXPECT_TRUE(app_field_locked(&t.a, FLD_ENDPOINT));
+    EXPECT_FALSE(app_field_locked(&t.a, FLD_GROUPS));
+    ASSERT_EQ(t.a.setup.field, FLD_POLICIES);
+    t.key(KM_ENTER);
+    EXPECT_EQ(t.a.input.kind, IN_NONE); // no editing
+    EXPECT_NE(std::string(t.a.msg).find("locked by the station profile "
+                                        "/etc/thingpress/station.toml"),
+              std::string::npos)
+        << t.a.msg;
+    VM m;
+    vm_build(&m.v, &t.a);
+    int y = m.find("  Policies");
+    ASSERT_GT(y, 0);
+    EXPECT_NE(m.row(y).find("locked by the station profile"), std::string::npos);
+    t.key('j'); // Thing groups: not locked
+    t.key(KM_ENTER);
+    EXPECT_EQ(t.a.input.kind, IN_FIELD);
+}
+
 // Issue 14: a file whose kind cannot be told says why instead of
 // "detecting..." for ever (console /nope.csv).
 TEST(ConsoleVm, SetupSaysWhyAFileCannotBeRead)

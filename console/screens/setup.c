@@ -312,16 +312,23 @@ static int setup_act(app *a, act x)
         return RX_DIRTY;
     case ACT_ENTER:
     case ACT_RIGHT:
+    case ACT_TOGGLE:
+        if (app_field_locked(a, a->setup.field)) {
+            app_message(a, 1,
+                        "locked by the station profile %s: ask whoever set up this "
+                        "station",
+                        a->locked_by);
+            return RX_DIRTY;
+        }
+        if (x.type == ACT_TOGGLE)
+            return field_is_text(a->setup.field) ? RX_NONE
+                                                 : toggle_field(a, a->setup.field);
         if (field_is_text(a->setup.field)) {
             a->input.kind = IN_FIELD;
             a->input.field = a->setup.field;
             field_value(a, a->setup.field, a->input.text, sizeof a->input.text);
             return RX_DIRTY;
         }
-        return toggle_field(a, a->setup.field);
-    case ACT_TOGGLE:
-        if (field_is_text(a->setup.field))
-            return RX_NONE;
         return toggle_field(a, a->setup.field);
     case ACT_START:
         return start_preview(a);
@@ -511,6 +518,8 @@ static void build_setup(vm *v, const app *a)
             vm_cell(&r, val, 24, TX_LEFT, sel ? -1 : vrole);
         }
         vm_cell(&r, "  ", 2, TX_LEFT, -1);
+        if (app_field_locked(a, (app_field)f))
+            note = "locked by the station profile";
         vm_cell(&r, note, -1, TX_LEFT, sel ? -1 : ROLE_DIM);
         vm_line_end(&r);
     }
