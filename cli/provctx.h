@@ -69,6 +69,12 @@ int provctx_refresh(provctx *p);
 /* The engine options of a job on `file` (dry_run 0). */
 void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file);
 
+/* The embedded local endpoint's database of the state directory state (NULL
+ * = the default, as --state is settled: jnl_state_dir), its directory
+ * created: the file `provision`, `watch` and the console serve when no AWS
+ * account is configured. Returns 0, or -1 with e set. */
+int provctx_local_db(char *out, size_t n, const char *state, err *e);
+
 /* "90s", "15m", "2h", "500ms", "30" (seconds) in ms; -1 when unreadable. */
 long provctx_parse_duration_ms(const char *v);
 
