@@ -12,6 +12,7 @@ enum { EXIT_GOOD = 0, EXIT_ITEMS = 1, EXIT_REJECTED = 2 };
 
 int cmd_validate(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_sim_seed(int argc, char **argv); /* `thingpress sim seed` */
 int cmd_provision(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_console(int argc, char **argv);

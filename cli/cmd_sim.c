@@ -15,6 +15,8 @@
 
 static const char help[] =
     "usage: thingpress sim [options]\n"
+    "       thingpress sim seed [options]   (your own policies, thing groups and\n"
+    "                                       thing types: 'thingpress sim seed -h')\n"
     "\n"
     "Run the local AWS IoT endpoint (the control-plane REST API on 127.0.0.1) in the\n"
     "foreground until Ctrl-C. It enforces AWS IoT's validation and state rules, its\n"
@@ -79,6 +81,8 @@ int cmd_sim(int argc, char **argv)
     err_clear(&e);
     char msg[700];
 
+    if (argc > 1 && !strcmp(argv[1], "seed"))
+        return cmd_sim_seed(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

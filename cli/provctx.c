@@ -182,18 +182,38 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* The local endpoint's database in the resolved state directory, which is
+ * created. */
+static int local_db_in(char *out, size_t n, const char *state_dir, err *e)
+{
+    if (mkdirs(state_dir)) {
+        err_set(e, ERR_IO, state_dir, 0, -1, "cannot create the state directory: %s",
+                strerror(errno));
+        return -1;
+    }
+    if ((size_t)snprintf(out, n, "%s/local-endpoint.db", state_dir) >= n) {
+        err_set(e, ERR_USAGE, state_dir, 0, -1, "the state directory's path is too long");
+        return -1;
+    }
+    return 0;
+}
+
+int provctx_local_db(char *out, size_t n, const char *state, err *e)
+{
+    char dir[1024];
+    if (jnl_state_dir(dir, sizeof dir, state, e))
+        return -1;
+    return local_db_in(out, n, dir, e);
+}
+
 /* Starts the embedded local endpoint (state in the state directory); on
  * success replaces p's credentials and server with its own. */
 static int start_local(provctx *p, err *e)
 {
     char local_url[64], local_akid[] = "AKIDLOCALENDPOINT", local_secret[48];
-    if (mkdirs(p->state_dir)) {
-        err_set(e, ERR_IO, p->state_dir, 0, -1, "cannot create the state directory: %s",
-                strerror(errno));
-        return -1;
-    }
     char db[1100];
-    snprintf(db, sizeof db, "%s/local-endpoint.db", p->state_dir);
+    if (local_db_in(db, sizeof db, p->state_dir, e))
+        return -1;
     /* a fresh secret each run (the endpoint lives in this process only):
      * 20 random bytes from OpenSSL's CSPRNG, not guessable from the clock
      * and the pid */

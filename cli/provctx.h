@@ -76,6 +76,11 @@ void provctx_eng_opts(const provctx *p, eng_opts *out, const char *file);
 /* --verbose's trace (iot/client.h iot_trace_fn; ctx unused): "trace: " and
  * iot_trace_format's line on stderr, one write per line, from any thread. */
 void provctx_trace(void *ctx, const struct iot_trace *t);
+/* The embedded local endpoint's database of the state directory state (NULL
+ * = the default, as --state is settled: jnl_state_dir), its directory
+ * created: the file `provision`, `watch` and the console serve when no AWS
+ * account is configured. Returns 0, or -1 with e set. */
+int provctx_local_db(char *out, size_t n, const char *state, err *e);
 
 /* "90s", "15m", "2h", "500ms", "30" (seconds) in ms; -1 when unreadable. */
 long provctx_parse_duration_ms(const char *v);

@@ -67,6 +67,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS thing_types(seq INTEGER PRIMARY KEY,"
     " name TEXT NOT NULL UNIQUE, id TEXT NOT NULL, description TEXT,"
     " searchable TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    /* the reverse lookups: things of a certificate, things of a group */
+    "CREATE INDEX IF NOT EXISTS thing_principals_cert ON thing_principals(cert, seq);"
+    "CREATE INDEX IF NOT EXISTS group_members_grp ON group_members(grp, seq);"
     "INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');";
 
 /* ---- replies ---- */
@@ -287,6 +290,12 @@ out:
         reg_reply_doc(c, doc);
 }
 
+json_t *reg_row_name(reg_ctx *c, sqlite3_stmt *s)
+{
+    (void)c;
+    return json_string(reg_col_text(s, 1));
+}
+
 /* ---- values ---- */
 
 long long reg_now_ms(void)
@@ -362,6 +371,8 @@ static const op_fn ops[ROUTE_COUNT] = {
     [ROUTE_DESCRIBE_THING_GROUP] = reg_op_describe_group,
     [ROUTE_CREATE_THING_TYPE] = reg_op_create_type,
     [ROUTE_DESCRIBE_THING_TYPE] = reg_op_describe_type,
+    [ROUTE_LIST_THINGS_IN_THING_GROUP] = reg_op_list_things_in_group,
+    [ROUTE_LIST_PRINCIPAL_THINGS] = reg_op_list_principal_things,
 };
 
 void reg_do(reg *r, const reg_req *q, reg_reply *rp)

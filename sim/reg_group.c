@@ -1,6 +1,7 @@
 /* reg_group - the local endpoint's thing groups and thing types:
  * AddThingToThingGroup, CreateThingGroup, DescribeThingGroup,
- * CreateThingType, DescribeThingType (see reg_impl.h).
+ * ListThingsInThingGroup, CreateThingType, DescribeThingType (see
+ * reg_impl.h).
  *
  * Rules, as AWS IoT's (DESIGN.md §5, §6):
  * - AddThingToThingGroup: the group and the thing (by name or ARN) must
@@ -11,6 +12,9 @@
  *   group must exist; descriptions of at most 2,028 characters; at most 3
  *   searchable attributes of a thing type.
  * - DescribeThingGroup walks up the parents for rootToParentThingGroups.
+ * - ListThingsInThingGroup: the group must exist (404); the names of its
+ *   things in the order they were added; recursive=true adds the things of
+ *   its child groups, each thing once.
  *
  * Threading: any server thread; r->mu around the statements only.
  * Ownership: attribute maps and searchable attributes are stored as
@@ -279,6 +283,17 @@ out:
     buf_free(&name);
     if (doc)
         reg_reply_doc(c, doc);
+}
+
+void reg_op_list_things_in_group(reg_ctx *c)
+{
+    int recursive;
+    if (reg_check_group_name(c, c->label) < 0 ||
+        reg_query_bool(c, "recursive", &recursive) < 0)
+        return;
+    reg_list_children(c, S_GROUP_GET, c->label, "Thing group",
+                      recursive ? S_GM_BY_TREE : S_GM_BY_GROUP, NULL, "maxResults",
+                      "nextToken", "things", "nextToken", reg_row_name);
 }
 
 /* ---- thing types ---- */

@@ -61,6 +61,8 @@ extern "C" {
     X(S_TP_INSERT, "INSERT OR IGNORE INTO thing_principals(thing,cert) VALUES(?1,?2)")    \
     X(S_TP_LIST, "SELECT seq,cert FROM thing_principals WHERE thing=?1 AND seq>?2 "       \
       "ORDER BY seq LIMIT ?3")                                                            \
+    X(S_TP_BY_CERT, "SELECT seq,thing FROM thing_principals WHERE cert=?1 AND seq>?2 "    \
+      "ORDER BY seq LIMIT ?3")                                                            \
     X(S_POLICY_GET, "SELECT name,document,created_ms,modified_ms,generation FROM "        \
       "policies WHERE name=?1")                                                           \
     X(S_POLICY_INSERT, "INSERT INTO policies(name,document,created_ms,modified_ms,"       \
@@ -71,6 +73,12 @@ extern "C" {
     X(S_PT_INSERT, "INSERT INTO policy_targets(kind,target,policy) VALUES(?1,?2,?3)")     \
     X(S_PT_LIST, "SELECT seq,policy FROM policy_targets WHERE kind=?1 AND target=?2 "     \
       "AND seq>?3 ORDER BY seq LIMIT ?4")                                                 \
+    /* recursive: the target's policies and those of its parent groups, each     \
+     * once, ordered by its first attachment */                                          \
+    X(S_PT_LIST_UP, "WITH RECURSIVE up(name) AS (SELECT ?2 UNION SELECT g.parent FROM "   \
+      "thing_groups g JOIN up ON g.name=up.name WHERE ?1='thinggroup' AND g.parent IS "   \
+      "NOT NULL) SELECT min(seq) AS s,policy FROM policy_targets WHERE kind=?1 AND "      \
+      "target IN (SELECT name FROM up) GROUP BY policy HAVING s>?3 ORDER BY s LIMIT ?4")  \
     X(S_GROUP_GET, "SELECT name,id,parent,description,attrs,version,created_ms FROM "     \
       "thing_groups WHERE name=?1")                                                       \
     X(S_GROUP_INSERT, "INSERT INTO thing_groups(name,id,parent,description,attrs,"        \
@@ -80,6 +88,13 @@ extern "C" {
     X(S_GM_INSERT, "INSERT INTO group_members(thing,grp) VALUES(?1,?2)")                  \
     X(S_GM_LIST, "SELECT seq,grp FROM group_members WHERE thing=?1 AND seq>?2 "           \
       "ORDER BY seq LIMIT ?3")                                                            \
+    X(S_GM_BY_GROUP, "SELECT seq,thing FROM group_members WHERE grp=?1 AND seq>?2 "       \
+      "ORDER BY seq LIMIT ?3")                                                            \
+    /* recursive: the group's things and those of its child groups, each once */         \
+    X(S_GM_BY_TREE, "WITH RECURSIVE tree(name) AS (SELECT ?1 UNION SELECT g.name FROM "   \
+      "thing_groups g JOIN tree ON g.parent=tree.name) SELECT min(seq) AS s,thing FROM "  \
+      "group_members WHERE grp IN (SELECT name FROM tree) GROUP BY thing HAVING s>?2 "    \
+      "ORDER BY s LIMIT ?3")                                                              \
     X(S_TYPE_GET, "SELECT name,id,description,searchable,created_ms FROM thing_types "    \
       "WHERE name=?1")                                                                    \
     X(S_TYPE_INSERT, "INSERT INTO thing_types(name,id,description,searchable,"            \
@@ -147,10 +162,14 @@ const char *reg_col_text(sqlite3_stmt *s, int i);
 int reg_exists(reg_ctx *c, int stmt, const char *key, const char *what);
 
 /* Lists a child table of one parent (thing principals, groups of a thing,
- * policies of a target) with nextToken/maxResults or marker/pageSize paging;
+ * policies of a target, things of a group or a certificate) with
+ * nextToken/maxResults or marker/pageSize paging;
  * row turns one result row into a list element. kind is bound first when not
  * NULL. Takes r->mu itself. */
 typedef json_t *(*reg_row_fn)(reg_ctx *c, sqlite3_stmt *s);
+/* A reg_row_fn: the name in column 1 as a JSON string (things of a group or
+ * of a certificate). */
+json_t *reg_row_name(reg_ctx *c, sqlite3_stmt *s);
 void reg_list_children(reg_ctx *c, int parent_stmt, const char *parent, const char *what,
                        int list_stmt, const char *kind, const char *size_key,
                        const char *token_key, const char *out_key, const char *out_token,
@@ -193,6 +212,9 @@ int reg_page_size(reg_ctx *c, const char *key, long long def, long long max,
                   long long *out);
 int reg_page_token(reg_ctx *c, const char *key, long long def, long long *out);
 void reg_set_token(json_t *doc, const char *key, long long seq);
+/* A boolean query parameter ("true" or "false", as botocore sends them;
+ * *out = 0 when absent): 0, or -1 with a 400 reply set. */
+int reg_query_bool(reg_ctx *c, const char *key, int *out);
 
 /* ---- certificates (reg_cert.c) ---- */
 
@@ -212,6 +234,7 @@ void reg_op_list_things(reg_ctx *c);
 void reg_op_attach_principal(reg_ctx *c);
 void reg_op_list_principals(reg_ctx *c);
 void reg_op_list_groups_for_thing(reg_ctx *c);
+void reg_op_list_principal_things(reg_ctx *c);
 void reg_op_attach_policy(reg_ctx *c); /* reg_policy.c */
 void reg_op_list_attached(reg_ctx *c);
 void reg_op_create_policy(reg_ctx *c);
@@ -221,6 +244,7 @@ void reg_op_create_group(reg_ctx *c);
 void reg_op_describe_group(reg_ctx *c);
 void reg_op_create_type(reg_ctx *c);
 void reg_op_describe_type(reg_ctx *c);
+void reg_op_list_things_in_group(reg_ctx *c);
 
 #ifdef __cplusplus
 }

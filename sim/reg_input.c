@@ -237,3 +237,19 @@ void reg_set_token(json_t *doc, const char *key, long long seq)
     snprintf(t, sizeof t, "%lld", seq);
     json_object_set_new(doc, key, json_string(t));
 }
+
+int reg_query_bool(reg_ctx *c, const char *key, int *out)
+{
+    int got = route_query_get(c->q->query, key, &c->tmp);
+    *out = 0;
+    if (got == 0)
+        return 0;
+    if (got > 0 && !strcmp(c->tmp.data ? c->tmp.data : "", "true")) {
+        *out = 1;
+        return 0;
+    }
+    if (got > 0 && !strcmp(c->tmp.data ? c->tmp.data : "", "false"))
+        return 0;
+    reg_bad_request(c, "%s must be true or false", key);
+    return -1;
+}

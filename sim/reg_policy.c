@@ -8,6 +8,8 @@
  * - AttachPolicy: the policy and the target (certificate or thing group ARN
  *   of this account and region) must exist (404); an 11th policy on one
  *   target is 410 LimitExceededException; attaching twice is a no-op.
+ * - ListAttachedPolicies: the target must exist (404); recursive=true adds
+ *   the policies of a thing group's parent groups, each policy once.
  *
  * Threading: any server thread; r->mu around the statements only.
  * Ownership: a target is stored as its kind ("cert", "thinggroup") and
@@ -119,11 +121,13 @@ static json_t *policy_row(reg_ctx *c, sqlite3_stmt *s)
 void reg_op_list_attached(reg_ctx *c)
 {
     const char *kind;
+    int recursive;
     buf name = BUF_INIT;
-    if (parse_target(c, c->label, &kind, &name) == 0)
-        reg_list_children(c, target_stmt(kind), name.data, target_what(kind), S_PT_LIST,
-                          kind, "pageSize", "marker", "policies", "nextMarker",
-                          policy_row);
+    if (reg_query_bool(c, "recursive", &recursive) == 0 &&
+        parse_target(c, c->label, &kind, &name) == 0)
+        reg_list_children(c, target_stmt(kind), name.data, target_what(kind),
+                          recursive ? S_PT_LIST_UP : S_PT_LIST, kind, "pageSize",
+                          "marker", "policies", "nextMarker", policy_row);
     buf_free(&name);
 }
 

@@ -1,6 +1,6 @@
 /* reg_thing - the local endpoint's things: CreateThing, DescribeThing,
  * ListThings, AttachThingPrincipal, ListThingPrincipals,
- * ListThingGroupsForThing (see reg_impl.h).
+ * ListThingGroupsForThing, ListPrincipalThings (see reg_impl.h).
  *
  * Rules, as AWS IoT's (DESIGN.md §5, §6):
  * - CreateThing: name ^[a-zA-Z0-9:_-]{1,128}$; attribute names and values
@@ -13,6 +13,8 @@
  *   attaching twice is a no-op.
  * - ListThings filters by thing type and by one attribute (exact or prefix),
  *   as AWS's query parameters do.
+ * - ListPrincipalThings: the certificate (x-amzn-principal) must exist
+ *   (404); the names of its things, in attach order.
  *
  * Threading: any server thread; r->mu around the statements only.
  * Ownership: attributes are stored as canonical JSON (keys sorted), so the
@@ -282,4 +284,16 @@ void reg_op_list_groups_for_thing(reg_ctx *c)
         return;
     reg_list_children(c, S_THING_GET, c->label, "Thing", S_GM_LIST, NULL, "maxResults",
                       "nextToken", "thingGroups", "nextToken", group_row);
+}
+
+void reg_op_list_principal_things(reg_ctx *c)
+{
+    buf id = BUF_INIT;
+    if (!c->q->principal || !*c->q->principal)
+        reg_bad_request(c,
+                        "The x-amzn-principal header (the certificate ARN) is required");
+    else if (reg_cert_of_arn(c, c->q->principal, "principal", &id) == 0)
+        reg_list_children(c, S_CERT_GET, id.data, "Certificate", S_TP_BY_CERT, NULL,
+                          "maxResults", "nextToken", "things", "nextToken", reg_row_name);
+    buf_free(&id);
 }

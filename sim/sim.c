@@ -32,6 +32,7 @@
 #include "sim/quota.h"
 #include "sim/reg.h"
 #include "sim/route.h"
+#include "sim/seed.h"
 
 #define MAX_BODY (1024 * 1024) /* well above a 65,536-char PEM in JSON */
 #define MAX_HEADERS 64
@@ -667,40 +668,17 @@ void sim_stop(sim *s)
 
 int sim_seed_samples(sim *s, err *e)
 {
-    /* testdata/misc/test-policy-basic.json, as a JSON string */
-    static const char policy[] =
-        "{\"policyDocument\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[{"
-        "\\\"Effect\\\":\\\"Allow\\\",\\\"Action\\\":[\\\"iot:Connect\\\"],"
-        "\\\"Resource\\\":[\\\"arn:aws:iot:us-east-1:*:client/"
-        "${iot:Connection.Thing.ThingName}\\\"]},{\\\"Effect\\\":\\\"Allow\\\","
-        "\\\"Action\\\":[\\\"iot:Publish\\\",\\\"iot:Receive\\\"],\\\"Resource\\\":["
-        "\\\"arn:aws:iot:us-east-1:*:topic/topic_prefix*\\\"]}]}\"}";
     static const struct {
-        route_op op;
-        const char *label;
-        const char *body;
-    } seeds[] = {
-        {ROUTE_CREATE_POLICY, "BasicTestPolicy", policy},
-        {ROUTE_CREATE_THING_GROUP, "BasicTestGroup", "{}"},
-        {ROUTE_CREATE_THING_TYPE, "BasicTestType", "{}"},
+        seed_kind kind;
+        const char *name;
+    } samples[] = {
+        {SEED_POLICY, "BasicTestPolicy"},
+        {SEED_THING_GROUP, "BasicTestGroup"},
+        {SEED_THING_TYPE, "BasicTestType"},
     };
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        reg_req q = {.op = seeds[i].op,
-                     .label = seeds[i].label,
-                     .body = seeds[i].body,
-                     .body_len = strlen(seeds[i].body)};
-        reg_reply rp;
-        reg_reply_init(&rp);
-        reg_do(s->r, &q, &rp);
-        int ok =
-            rp.status == 200 || (rp.status == 409 && rp.error &&
-                                 !strcmp(rp.error, "ResourceAlreadyExistsException"));
-        if (!ok)
-            err_set(e, ERR_INTERNAL, seeds[i].label, 0, -1,
-                    "cannot create the sample resource: %s %s", rp.error ? rp.error : "",
-                    rp.body.data ? rp.body.data : "");
-        reg_reply_free(&rp);
-        if (!ok)
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        int created;
+        if (seed_create(s->r, samples[i].kind, samples[i].name, NULL, &created, e) < 0)
             return -1;
     }
     return 0;

@@ -308,6 +308,94 @@ expect_err ResourceNotFoundException 404 add-thing-to-thing-group --thing-group-
 expect_err ResourceNotFoundException 404 add-thing-to-thing-group --thing-group-name fleet-a --thing-name nope
 expect_err ResourceNotFoundException 404 list-thing-groups-for-thing --thing-name nope
 
+# ---- the read operations people check results with (issue 14) ----
+# Set up in one botocore process (a CLI process per call would double the
+# cost): thing group reads with 5 things and a child group with a 6th, 3 more
+# certificates (5 in all), CERT1 on the 5 things and the 5 certificates on
+# read-1. The CLI then pages through each listing 2 at a time: every item
+# comes back once, in as many requests as the sim logged.
+cat >"$TMP/reads.py" <<'EOF'
+import csv, sys
+import botocore.session
+from botocore.config import Config
+port, manifest, cert1_arn, cert2_arn = sys.argv[1:5]
+c = botocore.session.get_session().create_client(
+    "iot", region_name="us-east-1", endpoint_url="http://127.0.0.1:%s" % port,
+    config=Config(retries={"max_attempts": 1, "mode": "legacy"}))
+c.create_thing_group(thingGroupName="reads")
+c.create_thing_group(thingGroupName="reads-sub", parentGroupName="reads")
+arns = [cert1_arn, cert2_arn]
+for row in list(csv.DictReader(open(manifest)))[1:4]:  # row 0 is single.pem
+    arns.append(c.register_certificate_without_ca(certificatePem=row["cert"])["certificateArn"])
+for i in range(1, 7):
+    name = "read-%d" % i
+    c.create_thing(thingName=name)
+    c.add_thing_to_thing_group(thingGroupName="reads" if i < 6 else "reads-sub", thingName=name)
+    if i < 6:
+        c.attach_thing_principal(thingName=name, principal=cert1_arn)
+for a in arns:
+    c.attach_thing_principal(thingName="read-1", principal=a)
+print(" ".join(a.rsplit("/", 1)[1] for a in arns))
+EOF
+checks=$((checks + 1))
+CERT_IDS=$("$PY" "$TMP/reads.py" "$PORT" "$TD/espressif/manifest-espressif.csv" \
+    "$(arn cert $CERT1_ID)" "$(arn cert $CERT2_ID)" 2>"$TMP/err") ||
+    fail "setting up the read operations: $(tr '\n' ' ' <"$TMP/err")"
+REQS=
+paged() { # paged ARGS...: like ok; REQS = the requests the CLI's own paging made
+    local before
+    before=$(wc -l <"$LOG")
+    ok "$@"
+    REQS=$(($(wc -l <"$LOG") - before))
+}
+sorted_once() { # the JSON list on stdin, sorted, or "duplicates: ..." when one repeats
+    "$PY" -c 'import json,sys; l=json.load(sys.stdin); print(" ".join(sorted(l)) if len(set(l)) == len(l) else "duplicates: %s" % l)'
+}
+paged list-things-in-thing-group --thing-group-name reads --page-size 2
+eq "list-things-in-thing-group --page-size 2: all, once, in order" \
+    '["read-1", "read-2", "read-3", "read-4", "read-5"]' "$(echo "$OUT" | j 'd["things"]')"
+eq "list-things-in-thing-group --page-size 2: 3 requests" 3 "$REQS"
+eq "list-things-in-thing-group: logged" "200 ListThingsInThingGroup GET /thing-groups/reads/things" \
+    "$(last_log | j '"%s %s %s %s" % (d["status"], d["op"], d["method"], d["path"])')"
+ok list-things-in-thing-group --thing-group-name reads --recursive
+eq "list-things-in-thing-group --recursive: the child group's thing too" \
+    "read-1 read-2 read-3 read-4 read-5 read-6" "$(echo "$OUT" | j 'd["things"]' | sorted_once)"
+expect_err ResourceNotFoundException 404 list-things-in-thing-group --thing-group-name nope
+
+paged list-principal-things --principal "$(arn cert $CERT1_ID)" --page-size 2
+eq "list-principal-things --page-size 2: all, once" "dev-001 read-1 read-2 read-3 read-4 read-5" \
+    "$(echo "$OUT" | j 'd["things"]' | sorted_once)"
+eq "list-principal-things --page-size 2: 3 requests" 3 "$REQS"
+expect_err ResourceNotFoundException 404 list-principal-things --principal "$(arn cert "$(printf '%064d' 4)")"
+
+paged list-thing-principals --thing-name read-1 --page-size 2
+eq "list-thing-principals --page-size 2: the 5 certificates, once" \
+    "$(for id in $CERT_IDS; do arn cert "$id"; done | sort | tr '\n' ' ' | sed 's/ $//')" \
+    "$(echo "$OUT" | j 'd["principals"]' | sorted_once)"
+eq "list-thing-principals --page-size 2: 3 requests" 3 "$REQS"
+
+paged list-things --page-size 2
+eq "list-things --page-size 2: all, once" \
+    "dev-001 dev-002 plant:7_dev-001 read-1 read-2 read-3 read-4 read-5 read-6" \
+    "$(echo "$OUT" | j '[t["thingName"] for t in d["things"]]' | sorted_once)"
+eq "list-things --page-size 2: 5 requests" 5 "$REQS"
+
+# ListCertificates' own limit is named pageSize, so the CLI does not page by
+# itself: follow nextMarker as a script would
+marker=
+ids=
+pages=0
+while :; do
+    ok list-certificates --page-size 2 ${marker:+--marker "$marker"} || break
+    ids="$ids$(echo "$OUT" | j '" ".join(c["certificateId"] for c in d["certificates"])') "
+    pages=$((pages + 1))
+    marker=$(echo "$OUT" | j 'd.get("nextMarker") or ""')
+    [ -n "$marker" ] && [ "$pages" -lt 10 ] || break
+done
+eq "list-certificates --page-size 2: 3 pages" 3 "$pages"
+eq "list-certificates --page-size 2: the 5, once" "$(echo "$CERT_IDS" | tr ' ' '\n' | sort | tr '\n' ' ')" \
+    "$(echo "$ids" | tr ' ' '\n' | grep . | sort | tr '\n' ' ')"
+
 # ---- routes the sim does not serve ----
 expect_err UnknownOperationException 404 delete-thing --thing-name dev-002
 

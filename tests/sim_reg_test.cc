@@ -133,6 +133,47 @@ class Reg : public ::testing::Test
     {
         return kArnPrefix + kind + "/" + name;
     }
+    // Pages through a listing with query base + size_key=size (+ token_in=the
+    // last token_out); every element through name(). Counts the pages.
+    std::vector<std::string> list_all(route_op op, const std::string &label,
+                                      const std::string &base, const char *principal,
+                                      const char *list_key, const char *size_key,
+                                      int size, const char *token_in,
+                                      const char *token_out, int *pages,
+                                      std::string (*name)(json_t *))
+    {
+        std::vector<std::string> out;
+        std::string token;
+        *pages = 0;
+        do {
+            std::string q =
+                base + (base.empty() ? "" : "&") + size_key + "=" + std::to_string(size) +
+                (token.empty() ? "" : std::string("&") + token_in + "=" + token);
+            Reply rp;
+            call(rp, op, label, "", q.c_str(), principal);
+            EXPECT_EQ(200, rp.status) << rp.body;
+            if (rp.status != 200)
+                break;
+            json_t *l = json_object_get(rp.doc, list_key);
+            EXPECT_TRUE(json_is_array(l)) << rp.body;
+            EXPECT_LE(json_array_size(l), static_cast<size_t>(size));
+            size_t i;
+            json_t *e;
+            json_array_foreach(l, i, e) out.push_back(name(e));
+            token = rp.str(token_out);
+            ++*pages;
+        } while (!token.empty() && *pages < 20);
+        return out;
+    }
+    static std::string str_of(json_t *e)
+    {
+        const char *s = json_string_value(e);
+        return s ? s : "(not a string)";
+    }
+    static std::string policy_of(json_t *e)
+    {
+        return str_of(json_object_get(e, "policyName"));
+    }
 };
 
 TEST(Route, MatchesTheAwsCliPaths)
@@ -162,6 +203,14 @@ TEST(Route, MatchesTheAwsCliPaths)
         ROUTE_LIST_ATTACHED_POLICIES,
         m("POST", "/attached-policies/arn%3Aaws%3Aiot%3Aus-east-1%3A1%3Acert%2Fab"));
     EXPECT_STREQ("arn:aws:iot:us-east-1:1:cert/ab", label.data);
+    // issue 14: the read operations people check results with
+    EXPECT_EQ(ROUTE_LIST_THINGS_IN_THING_GROUP,
+              m("GET", "/thing-groups/fleet%3Aa/things"));
+    EXPECT_STREQ("fleet:a", label.data);
+    EXPECT_EQ(ROUTE_LIST_PRINCIPAL_THINGS, m("GET", "/principals/things"));
+    EXPECT_EQ(0u, label.len);
+    EXPECT_STREQ("ListThingsInThingGroup", route_name(ROUTE_LIST_THINGS_IN_THING_GROUP));
+    EXPECT_STREQ("ListPrincipalThings", route_name(ROUTE_LIST_PRINCIPAL_THINGS));
     EXPECT_EQ(ROUTE_NONE, m("DELETE", "/things/dev-001"));
     EXPECT_EQ(ROUTE_NONE, m("GET", "/things/a/b"));
     EXPECT_EQ(ROUTE_NONE, m("GET", "/things/"));
@@ -501,6 +550,124 @@ TEST_F(Reg, Attachments)
     EXPECT_EQ(4u, json_array_size(json_object_get(rp.doc, "thingGroups")));
     EXPECT_FALSE(rp.str("nextToken").empty());
     EXPECT_EQ(404, status(ROUTE_LIST_THING_GROUPS_FOR_THING, "nope"));
+}
+
+// Issue 14: the read operations people use with the AWS CLI to check what a
+// job did, with AWS's paging parameters and 404s.
+TEST_F(Reg, ReadOperationsPage)
+{
+    const std::vector<std::string> five = {"t1", "t2", "t3", "t4", "t5"};
+    ASSERT_EQ(200, status(ROUTE_CREATE_THING_GROUP, "fleet"));
+    ASSERT_EQ(200, status(ROUTE_CREATE_THING_GROUP, "fleet-sub",
+                          R"({"parentGroupName":"fleet"})"));
+    ASSERT_EQ(200, status(ROUTE_CREATE_THING_GROUP, "other"));
+    for (auto &t : five) {
+        ASSERT_EQ(200, status(ROUTE_CREATE_THING, t));
+        ASSERT_EQ(200,
+                  status(ROUTE_ADD_THING_TO_THING_GROUP, "",
+                         R"({"thingGroupName":"fleet","thingName":")" + t + R"("})"));
+    }
+    ASSERT_EQ(200, status(ROUTE_CREATE_THING, "t6"));
+    for (const char *t : {"t6", "t1"})
+        ASSERT_EQ(200,
+                  status(ROUTE_ADD_THING_TO_THING_GROUP, "",
+                         std::string(R"({"thingGroupName":"fleet-sub","thingName":")") +
+                             t + R"("})"));
+    ASSERT_EQ(200, status(ROUTE_ADD_THING_TO_THING_GROUP, "",
+                          R"({"thingGroupName":"other","thingName":"t6"})"));
+
+    // ListThingsInThingGroup: maxResults/nextToken, 2 a page over 5 things
+    int pages = 0;
+    EXPECT_EQ(five,
+              list_all(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet", "", nullptr, "things",
+                       "maxResults", 2, "nextToken", "nextToken", &pages, str_of));
+    EXPECT_EQ(3, pages);
+    // recursive: the child group's things too, each once
+    std::vector<std::string> tree = five;
+    tree.push_back("t6");
+    EXPECT_EQ(tree, list_all(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet", "recursive=true",
+                             nullptr, "things", "maxResults", 4, "nextToken", "nextToken",
+                             &pages, str_of));
+    EXPECT_EQ(2, pages);
+    EXPECT_EQ(five, list_all(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet", "recursive=false",
+                             nullptr, "things", "maxResults", 250, "nextToken",
+                             "nextToken", &pages, str_of));
+    EXPECT_EQ((std::vector<std::string>{"t6", "t1"}),
+              list_all(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet-sub", "", nullptr,
+                       "things", "maxResults", 25, "nextToken", "nextToken", &pages,
+                       str_of));
+    Reply rp;
+    call(rp, ROUTE_LIST_THINGS_IN_THING_GROUP, "nope");
+    EXPECT_EQ(404, rp.status);
+    EXPECT_EQ("ResourceNotFoundException", rp.error);
+    EXPECT_EQ(400, status(ROUTE_LIST_THINGS_IN_THING_GROUP, "bad name"));
+    EXPECT_EQ(400,
+              status(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet", "", "recursive=yes"));
+    EXPECT_EQ(400,
+              status(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet", "", "maxResults=251"));
+    EXPECT_EQ(400, status(ROUTE_LIST_THINGS_IN_THING_GROUP, "fleet", "", "nextToken=x"));
+
+    // ListPrincipalThings: the x-amzn-principal header, maxResults/nextToken
+    std::string id = register_cert(pem1);
+    std::string cert_arn = arn("cert", id);
+    for (auto &t : five)
+        ASSERT_EQ(200,
+                  status(ROUTE_ATTACH_THING_PRINCIPAL, t, "", nullptr, cert_arn.c_str()));
+    EXPECT_EQ(five,
+              list_all(ROUTE_LIST_PRINCIPAL_THINGS, "", "", cert_arn.c_str(), "things",
+                       "maxResults", 2, "nextToken", "nextToken", &pages, str_of));
+    EXPECT_EQ(3, pages);
+    std::string other = register_cert(pem2);
+    call(rp, ROUTE_LIST_PRINCIPAL_THINGS, "", "", nullptr, arn("cert", other).c_str());
+    EXPECT_EQ(200, rp.status);
+    EXPECT_EQ(0u, json_array_size(json_object_get(rp.doc, "things")));
+    EXPECT_EQ(nullptr, json_object_get(rp.doc, "nextToken"));
+    std::string absent = arn("cert", std::string(64, 'a'));
+    call(rp, ROUTE_LIST_PRINCIPAL_THINGS, "", "", nullptr, absent.c_str());
+    EXPECT_EQ(404, rp.status);
+    EXPECT_EQ("ResourceNotFoundException", rp.error);
+    std::string foreign = "arn:aws:iot:us-east-1:999999999999:cert/" + id;
+    EXPECT_EQ(404, status(ROUTE_LIST_PRINCIPAL_THINGS, "", "", nullptr, foreign.c_str()));
+    EXPECT_EQ(400, status(ROUTE_LIST_PRINCIPAL_THINGS, "", "", nullptr, nullptr));
+    EXPECT_EQ(400, status(ROUTE_LIST_PRINCIPAL_THINGS, "", "", nullptr, "not-an-arn"));
+
+    // ListThingPrincipals: maxResults/nextToken; both certificates, one a page
+    ASSERT_EQ(200, status(ROUTE_ATTACH_THING_PRINCIPAL, "t1", "", nullptr,
+                          arn("cert", other).c_str()));
+    EXPECT_EQ((std::vector<std::string>{cert_arn, arn("cert", other)}),
+              list_all(ROUTE_LIST_THING_PRINCIPALS, "t1", "", nullptr, "principals",
+                       "maxResults", 1, "nextToken", "nextToken", &pages, str_of));
+    EXPECT_EQ(2, pages);
+
+    // ListAttachedPolicies: pageSize/marker -> nextMarker; recursive adds the
+    // policies of the parent groups, each once
+    for (const char *p : {"pa", "pb", "pc"})
+        ASSERT_EQ(200, status(ROUTE_CREATE_POLICY, p,
+                              R"({"policyDocument":"{\"Version\":\"2012-10-17\"}"})"));
+    auto attach = [&](const char *p, const std::string &target) {
+        return status(ROUTE_ATTACH_POLICY, p, R"({"target":")" + target + R"("})");
+    };
+    ASSERT_EQ(200, attach("pa", arn("thinggroup", "fleet")));
+    ASSERT_EQ(200, attach("pb", arn("thinggroup", "fleet-sub")));
+    ASSERT_EQ(200, attach("pa", arn("thinggroup", "fleet-sub")));
+    ASSERT_EQ(200, attach("pc", arn("thinggroup", "fleet")));
+    EXPECT_EQ((std::vector<std::string>{"pb", "pa"}),
+              list_all(ROUTE_LIST_ATTACHED_POLICIES, arn("thinggroup", "fleet-sub"), "",
+                       nullptr, "policies", "pageSize", 1, "marker", "nextMarker", &pages,
+                       policy_of));
+    EXPECT_EQ(2, pages);
+    EXPECT_EQ((std::vector<std::string>{"pa", "pb", "pc"}),
+              list_all(ROUTE_LIST_ATTACHED_POLICIES, arn("thinggroup", "fleet-sub"),
+                       "recursive=true", nullptr, "policies", "pageSize", 2, "marker",
+                       "nextMarker", &pages, policy_of));
+    EXPECT_EQ(2, pages);
+    ASSERT_EQ(200, attach("pc", cert_arn));
+    EXPECT_EQ((std::vector<std::string>{"pc"}),
+              list_all(ROUTE_LIST_ATTACHED_POLICIES, cert_arn, "recursive=true", nullptr,
+                       "policies", "pageSize", 25, "marker", "nextMarker", &pages,
+                       policy_of));
+    EXPECT_EQ(404, status(ROUTE_LIST_ATTACHED_POLICIES, arn("thinggroup", "nope")));
+    EXPECT_EQ(400, status(ROUTE_LIST_ATTACHED_POLICIES, cert_arn, "", "recursive=1"));
 }
 
 TEST_F(Reg, PoliciesGroupsTypes)
