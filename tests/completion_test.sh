@@ -48,7 +48,7 @@ expect() {
 }
 
 # 1. commands, and each command's options as its --help defines them
-cmds=$("$bin" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }')
+cmds=$("$bin" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { if (!seen[$1]++) print $1 } on && /^$/ { on = 0 }')
 expect "commands" "$cmds --help --version" thingpress ""
 defined() { grep -E '^[[:space:]]+--' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u; }
 for c in $cmds; do
