@@ -42,7 +42,9 @@
  * database is refused with a one-line error naming the file.
  *
  * The state directory (and reports/ in it) is created with mode 0700: it
- * holds an audit trail.
+ * holds an audit trail. Beside journal.db, audit.jsonl and reports/ it
+ * holds locks/ (joblock.h) and pace.json, the rates earlier jobs learned
+ * (pace.h).
  *
  * Files: journal.c keeps the tables and the audit log; report.c renders the
  * reports and the JSON of jobs and items from them (jnl_impl.h between them).
