@@ -70,9 +70,10 @@ struct rate {
  * stations sharing a quota even out and how often they are throttled. In
  * the model of tests/rate_test.cc (StationsShareFairly, 32 runs of three
  * stations) x0.85 and 5% gave a mean fairness (first finish / last finish)
- * of 0.90, worst 0.84, 122 throttles a run; x0.9 0.89, worst 0.80, with
- * 160 throttles; x0.8 and x0.7 0.88 and 0.87, worst 0.77 and 0.70; a step
- * of 3% 0.88, worst 0.69; of 10% 0.90, worst 0.75, with 171 throttles. */
+ * of 0.90, worst 0.78, 123 throttles a run; x0.9, x0.8 and x0.7 0.86-0.87,
+ * worst 0.70-0.73 (159, 98, 74 throttles); a step of 3% 0.87, of 10% 0.89,
+ * both worst 0.69 (97, 170 throttles). The steps before (+3% of the rate,
+ * decreases to what the account accepted): 0.74, worst 0.54, 72. */
 #define MD_FACTOR 0.85
 #define AI_STEP 0.05
 /* A throttle this soon after a multiplicative probe is that probe's

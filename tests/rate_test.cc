@@ -260,7 +260,8 @@ namespace
 // the bucket sees the calls of all in time order. Each send and each answer
 // gets a few ms of jitter (scheduling, the network), so the stations' slots
 // do not lock into one phase with the bucket's refills. Station i starts at
-// i * stagger and has n calls to get accepted (an equal job).
+// i * stagger and has n calls to get accepted (an equal job); finish times
+// count from when the first started.
 struct Station {
     Clock c;
     rate *r = nullptr;
@@ -309,10 +310,11 @@ Shared share(int k, double quota, double start_tps, int n, double stagger, unsig
         return (double)(rng >> 11) / 9007199254740992.0;
     };
     const double jitter = 0.003;
-    Bucket b(quota, 0);
+    const double t0 = 1000.0; // as Clock: the pacer counts whole seconds from 0
+    Bucket b(quota, t0);
     std::vector<Station> st(k);
     for (int i = 0; i < k; i++) {
-        st[i].start = st[i].c.t = i * stagger;
+        st[i].start = st[i].c.t = t0 + i * stagger;
         st[i].r = rate_new("Op", start_tps);
         rate_set_clock(st[i].r, station_now, station_sleep, &st[i]);
     }
@@ -340,7 +342,7 @@ Shared share(int k, double quota, double start_tps, int n, double stagger, unsig
             --at;
         next->answers.insert(at, {heard, ok});
         if (ok && ++next->done == n)
-            next->finish = now;
+            next->finish = now - t0;
         out.throttled += !ok;
         next->c.t = std::max(next->c.t, now + 0.001);
         next->due = -1;
@@ -349,7 +351,7 @@ Shared share(int k, double quota, double start_tps, int n, double stagger, unsig
     for (auto &s : st) {
         first = std::min(first, s.finish);
         last = std::max(last, s.finish);
-        double dev = n / (s.finish - s.start) / (quota / k) - 1;
+        double dev = n / (s.finish - (s.start - t0)) / (quota / k) - 1;
         out.worst = std::max(out.worst, std::fabs(dev));
         rate_free(s.r);
     }
@@ -365,8 +367,8 @@ Shared share(int k, double quota, double start_tps, int n, double stagger, unsig
 // seeds): they finish close together, each holding about a third of the
 // quota, and together they use all of it. The additive step (the same for
 // every share) is what evens them out: with +3% of the current rate per
-// second the same runs gave a mean fairness of 0.75 and a worst of 0.47
-// (a station that got ahead stayed ahead); now about 0.90 and 0.84.
+// second the same runs gave a mean fairness of 0.74 and a worst of 0.54
+// (a station that got ahead stayed ahead); now 0.90 and 0.78.
 TEST(Rate, StationsShareFairly)
 {
     double sum = 0, worst_fair = 1, worst_share = 0;
