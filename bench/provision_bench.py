@@ -21,8 +21,18 @@ Prints, from one run (every figure measured here, nothing assumed):
      flat means the ratio stays near 1 while the items grow 10x.
   5. The upstream Lambda pipeline's claims (100,000 certificates/hour,
      50,000 devices/hour) as items/s next to ours.
+  6. The learned pace (issue 12): quotas x5 on the sim, the engine not told.
+     In one fresh state directory, a first job then a second job (other
+     certificates) of each phase; the second starts from the rates the first
+     learned (engine/pace.h). Items/s / raised ceiling of each. Target: the
+     second >= 0.95.
+  7. Three stations on one account: three `thingpress provision` processes,
+     each with its own state directory and an equal Phase 1 job, started
+     together against one sim at aws-default. Aggregate items/s / ceiling
+     (target >= 0.95), each station's items/s / its fair share (ceiling / 3;
+     target within 20%), fairness = first finish / last finish.
 
-Usage: provision_bench.py --bin PATH [--quick]
+Usage: provision_bench.py --bin PATH [--quick] [--only quota,off,rss,pace,stations]
 """
 import argparse
 import datetime
@@ -337,30 +347,122 @@ def peak_rss(args, tmp, n):
         sim.stop()
 
 
+def run_learned_pace(args, tmp, n, scale=5):
+    """Section 6: a first and a second job of each phase in one state
+    directory at quotas x scale (the engine not told); returns rows."""
+    quotas = {op: q * scale for op, q in AWS_DEFAULT.items()}
+    sim = Sim(args.bin, tmp, "aws-default*%g" % scale, "pace")
+    rows = []
+    try:
+        seed(sim.url)
+        files = [make_files(tmp, n, "pace-a"), make_files(tmp, n, "pace-b")]
+        state = os.path.join(tmp, "state-pace")
+        for phase in (1, 2):
+            for job, (gen, dev) in enumerate(files):
+                time.sleep(1.5)  # the sim's buckets full again, as between real jobs
+                off = sim.log_size()
+                wall, out, _ = provision(args.bin, sim.url, state,
+                                         gen if phase == 1 else dev, phase)
+                lines = sim.log_lines(off)
+                per_op, thr, bad = calls_in(lines)
+                if bad:
+                    raise SystemExit("bench: %d mutating calls failed (not throttling)"
+                                     % bad)
+                ceil, lim = ceiling(per_op, n, quotas)
+                rows.append(dict(phase=phase, job=job + 1, n=n, wall=wall, rate=n / wall,
+                                 ceiling=ceil, limiting=lim, throttled=thr))
+    finally:
+        sim.stop()
+    return rows
+
+
+def run_stations(args, tmp, n, k=3):
+    """Section 7: k provision processes with equal Phase 1 jobs, started
+    together, each with its own state directory, against one sim at
+    aws-default."""
+    import threading
+    sim = Sim(args.bin, tmp, "aws-default", "stations")
+    try:
+        seed(sim.url)
+        files = [make_files(tmp, n, "st%d" % i)[0] for i in range(k)]
+        off = sim.log_size()
+        ends = [None] * k
+        errs = []
+        go = threading.Barrier(k + 1)
+
+        def station(i):
+            go.wait()
+            try:
+                provision(args.bin, sim.url, os.path.join(tmp, "state-st%d" % i),
+                          files[i], 1)
+                ends[i] = time.perf_counter()
+            except SystemExit as e:
+                errs.append(str(e))
+
+        ts = [threading.Thread(target=station, args=(i,)) for i in range(k)]
+        for t in ts:
+            t.start()
+        go.wait()
+        t0 = time.perf_counter()
+        for t in ts:
+            t.join()
+        if errs:
+            raise SystemExit(errs[0])
+        per_op, thr, bad = calls_in(sim.log_lines(off))
+        if bad:
+            raise SystemExit("bench: %d mutating calls failed (not throttling)" % bad)
+        ceil, lim = ceiling(per_op, n * k, AWS_DEFAULT)
+    finally:
+        sim.stop()
+    walls = [e - t0 for e in ends]
+    return dict(n=n, k=k, walls=walls, ceiling=ceil, limiting=lim, throttled=thr,
+                aggregate=n * k / max(walls) / ceil,
+                shares=[n / w / (ceil / k) for w in walls],
+                fairness=min(walls) / max(walls))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--quick", action="store_true",
                     help="smaller jobs (about 3 minutes instead of 10)")
     ap.add_argument("--baseline-threads", type=int, default=32)
+    ap.add_argument("--only", default="quota,off,rss,pace,stations",
+                    help="sections to run (comma-separated): quota (1, 2), off (3, 5), "
+                    "rss (4), pace (6), stations (7)")
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if not only <= {"quota", "off", "rss", "pace", "stations"}:
+        ap.error("--only takes quota, off, rss, pace, stations")
     args.bin = os.path.abspath(args.bin)
     n1 = 300 if args.quick else 600          # 60 s per phase at 10 items/s
     n10 = 3000 if args.quick else 6000       # 60 s per phase at 100 items/s
     noff = 3000 if args.quick else 10000
     rss_small, rss_large = (5000, 50000) if args.quick else (10000, 100000)
+    n5 = 300 if args.quick else 600          # 12 s per job at 50 items/s
+    nst = 100 if args.quick else 200         # per station: 60 s for three at 10/s
     tmp = tempfile.mkdtemp(prefix="tp-provbench-")
+    q1 = q10 = off = r_small = r_large = pace = st = None
     try:
-        log("bench: %s, 1. aws-default quotas, %d items per phase ..." % (
-            time.strftime("%H:%M:%S"), n1))
-        q1 = run_at_quota(args, tmp, 1, n1)
-        log("bench: 2. quotas x10, engine defaults, %d items per phase ..." % n10)
-        q10 = run_at_quota(args, tmp, 10, n10)
-        log("bench: 3. quotas off vs boto3, %d items per phase ..." % noff)
-        off = run_quotas_off(args, tmp, noff)
-        log("bench: 4. peak RSS at %d and %d items ..." % (rss_small, rss_large))
-        r_small = peak_rss(args, tmp, rss_small)
-        r_large = peak_rss(args, tmp, rss_large)
+        log("bench: %s" % time.strftime("%H:%M:%S"))
+        if "quota" in only:
+            log("bench: 1. aws-default quotas, %d items per phase ..." % n1)
+            q1 = run_at_quota(args, tmp, 1, n1)
+            log("bench: 2. quotas x10, engine defaults, %d items per phase ..." % n10)
+            q10 = run_at_quota(args, tmp, 10, n10)
+        if "off" in only:
+            log("bench: 3. quotas off vs boto3, %d items per phase ..." % noff)
+            off = run_quotas_off(args, tmp, noff)
+        if "rss" in only:
+            log("bench: 4. peak RSS at %d and %d items ..." % (rss_small, rss_large))
+            r_small = peak_rss(args, tmp, rss_small)
+            r_large = peak_rss(args, tmp, rss_large)
+        if "pace" in only:
+            log("bench: 6. the learned pace, quotas x5, %d items per job ..." % n5)
+            pace = run_learned_pace(args, tmp, n5)
+        if "stations" in only:
+            log("bench: 7. three stations, aws-default, %d items each ..." % nst)
+            st = run_stations(args, tmp, nst)
     finally:
         if not os.environ.get("KEEP_TMP"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -368,6 +470,19 @@ def main():
     print("thingpress provision vs thingpress sim, %s, %d CPUs" % (
         time.strftime("%Y-%m-%d %H:%M"), os.cpu_count()))
     print("")
+    if q1:
+        print_quota(q1, q10)
+    if off:
+        print_off(args, off, q1, q10)
+    if r_small:
+        print_rss(r_small, r_large)
+    if pace:
+        print_pace(pace)
+    if st:
+        print_stations(st)
+
+
+def print_quota(q1, q10):
     print("1. aws-default quotas (target: items/s / ceiling >= 0.95)")
     for r in q1:
         print("   Phase %d: %d items in %.1f s = %.2f items/s; ceiling %.2f (%s); "
@@ -381,6 +496,9 @@ def main():
               % (r["phase"], r["n"], r["wall"], r["rate"], r["ceiling"], r["limiting"],
                  r["rate"] / r["ceiling"], r["steady"], r["steady"] / r["ceiling"],
                  r["throttled"]))
+
+
+def print_off(args, off, q1, q10):
     print("3. quotas off: engine vs plain boto3 ThreadPoolExecutor(%d) (target >= 5x)"
           % args.baseline_threads)
     for ph in (1, 2):
@@ -390,6 +508,22 @@ def main():
               "us/call); ratio %.1fx"
               % (ph, e["rate"], e["cps"], e["cpu"], e["sim_cpu"], b["rate"], b["cps"],
                  b["cpu"], b["sim_cpu"], e["rate"] / b["rate"]))
+    print("5. upstream claims (Lambda pipeline): %.1f certs/s, %.1f devices/s"
+          % (UPSTREAM_CERTS_PER_S, UPSTREAM_DEVICES_PER_S))
+    if q1:
+        print("   at aws-default quotas the ceiling is %.0f items/s for both phases: "
+              "no client can reach the claims without raised quotas"
+              % q1[0]["ceiling"])
+        print("   quotas x10: Phase 1 %.1f certs/s = %.2fx the claim; Phase 2 %.1f "
+              "devices/s = %.2fx" % (q10[0]["rate"], q10[0]["rate"] / UPSTREAM_CERTS_PER_S,
+                                     q10[1]["rate"],
+                                     q10[1]["rate"] / UPSTREAM_DEVICES_PER_S))
+    print("   quotas off: Phase 1 %.0f certs/s = %.0fx the claim; Phase 2 %.0f devices/s "
+          "= %.0fx" % (off[1]["rate"], off[1]["rate"] / UPSTREAM_CERTS_PER_S,
+                       off[2]["rate"], off[2]["rate"] / UPSTREAM_DEVICES_PER_S))
+
+
+def print_rss(r_small, r_large):
     print("4. peak RSS of provision, Phase 1, quotas off (flat: ratio near 1)")
     for r in (r_small, r_large):
         print("   %7d items: %.1f s, %d registered, peak RSS %.1f MB (first 10%% of the "
@@ -399,17 +533,33 @@ def main():
     print("   peak RSS ratio %dk / %dk items: %.2f"
           % (r_large["n"] // 1000, r_small["n"] // 1000,
              r_large["peak"] / float(max(1, r_small["peak"]))))
-    print("5. upstream claims (Lambda pipeline): %.1f certs/s, %.1f devices/s"
-          % (UPSTREAM_CERTS_PER_S, UPSTREAM_DEVICES_PER_S))
-    print("   at aws-default quotas the ceiling is %.0f items/s for both phases: "
-          "no client can reach the claims without raised quotas"
-          % q1[0]["ceiling"])
-    print("   quotas x10: Phase 1 %.1f certs/s = %.2fx the claim; Phase 2 %.1f "
-          "devices/s = %.2fx" % (q10[0]["rate"], q10[0]["rate"] / UPSTREAM_CERTS_PER_S,
-                                 q10[1]["rate"], q10[1]["rate"] / UPSTREAM_DEVICES_PER_S))
-    print("   quotas off: Phase 1 %.0f certs/s = %.0fx the claim; Phase 2 %.0f devices/s "
-          "= %.0fx" % (off[1]["rate"], off[1]["rate"] / UPSTREAM_CERTS_PER_S,
-                       off[2]["rate"], off[2]["rate"] / UPSTREAM_DEVICES_PER_S))
+
+
+def print_pace(rows):
+    print("6. the learned pace: sim quotas x5, the engine not told; a first then a "
+          "second job in one state directory (target: the second >= 0.95)")
+    for r in rows:
+        print("   Phase %d, job %d: %d items in %.1f s = %.1f items/s; ceiling %.1f (%s); "
+              "ratio %.3f; throttled %d"
+              % (r["phase"], r["job"], r["n"], r["wall"], r["rate"], r["ceiling"],
+                 r["limiting"], r["rate"] / r["ceiling"], r["throttled"]))
+    for ph in (1, 2):
+        a, b = [r for r in rows if r["phase"] == ph]
+        print("   Phase %d: first job %.3f, second job %.3f of the ceiling"
+              % (ph, a["rate"] / a["ceiling"], b["rate"] / b["ceiling"]))
+
+
+def print_stations(st):
+    print("7. %d stations on one account (aws-default), %d items each, started together "
+          "(targets: aggregate >= 0.95, each within 20%% of a fair share)"
+          % (st["k"], st["n"]))
+    for i, (w, sh) in enumerate(zip(st["walls"], st["shares"])):
+        print("   station %d: %.1f s = %.2f items/s = %.3f of a fair share (%.2f items/s)"
+              % (i + 1, w, st["n"] / w, sh, st["ceiling"] / st["k"]))
+    print("   aggregate %.2f items/s / ceiling %.2f (%s) = %.3f; fairness (first finish / "
+          "last finish) %.3f; throttled %d"
+          % (st["n"] * st["k"] / max(st["walls"]), st["ceiling"], st["limiting"],
+             st["aggregate"], st["fairness"], st["throttled"]))
 
 
 if __name__ == "__main__":

@@ -288,6 +288,14 @@ int cmd_provision(int argc, char **argv)
         if (s.elapsed > 0)
             printf(", %.1f items/s", s.items_per_s);
         printf("\n");
+        int seeded = 0; /* pacers that started from what earlier jobs learned */
+        for (size_t i = 0; i < s.n_ops; i++)
+            if (s.ops[i].seeded)
+                printf("%s %s %.1f/s",
+                       seeded++ ? "," : "  started from the pace learned before:",
+                       s.ops[i].op, s.ops[i].start_tps);
+        if (seeded)
+            printf("\n");
         print_report(&s);
         if (s.state == ENG_PAUSED && !s.job_id)
             printf("  paused before its job started: nothing was sent\n");

@@ -63,6 +63,7 @@ struct eng {
     int phase;
     plan plan;                 /* under mu while it is built */
     rate *rates[IOT_OP_COUNT]; /* the operations of the step kinds; others NULL */
+    unsigned char rate_given[IOT_OP_COUNT]; /* the job's [rates] named it */
     long long job_id;
     journal *j;
     inputsnap in; /* the copy the job reads (engine thread only) */

@@ -36,6 +36,7 @@
 #include "engine/journal.h"
 #include "engine/joblock.h"
 #include "engine/jwriter.h"
+#include "engine/pace.h"
 #include "engine/plan.h"
 #include "engine/preflight.h"
 #include "engine/worker.h"
@@ -389,6 +390,70 @@ static void input_changed(eng *g, const err *e)
     pthread_mutex_unlock(&g->mu);
 }
 
+/* ---- the learned pace (pace.h) ---- */
+
+/* Where this job's calls go, as the pace file keys it: the registry's name
+ * (the embedded endpoint) or the endpoint URL, the account, the region. */
+static pace_key pace_key_of(const eng *g)
+{
+    pace_key k = {.endpoint = g->registry ? g->registry : g->target.endpoint_url,
+                  .account = g->account,
+                  .region = g->target.region};
+    return k;
+}
+
+/* Before the first call: a pacer the job's [rates] does not set starts
+ * from the pace earlier jobs learned for this endpoint, account and region
+ * when that is faster than the table; never slower, since a rate learned
+ * while other stations shared the account is their share, not the quota,
+ * and the table's slow start finds a quota above it within seconds. */
+static void pace_apply(eng *g)
+{
+    pace_key k = pace_key_of(g);
+    pace_rate pr[IOT_OP_COUNT];
+    size_t n = pace_load(jnl_dir(g->j), &k, (long long)time(NULL), pr, IOT_OP_COUNT);
+    for (size_t i = 0; i < n; i++) {
+        iot_op op = iot_op_by_name(pr[i].op);
+        if (op == IOT_OP_NONE || !g->rates[op] || g->rate_given[op])
+            continue;
+        rate_stats st;
+        rate_get_stats(g->rates[op], &st);
+        if (st.tps > 0 && pr[i].tps > st.tps)
+            rate_seed(g->rates[op], pr[i].tps, pr[i].found);
+    }
+}
+
+/* After the last call: what the pacers of the plan learned (rate_learned),
+ * for the next job. A pacer that learned nothing (it was never the
+ * bottleneck) leaves what an earlier job learned as it was. */
+static void pace_keep(eng *g)
+{
+    pace_rate pr[IOT_OP_COUNT];
+    size_t n = 0;
+    int seen[IOT_OP_COUNT] = {0};
+    for (int i = 0; i < g->plan.n; i++) {
+        iot_op op = plan_step_op(g->plan.steps[i].kind);
+        if (seen[op] || !g->rates[op])
+            continue;
+        seen[op] = 1;
+        double tps;
+        int found;
+        if (!rate_learned(g->rates[op], &tps, &found))
+            continue;
+        memset(&pr[n], 0, sizeof pr[n]);
+        snprintf(pr[n].op, sizeof pr[n].op, "%s", iot_op_name(op));
+        pr[n].tps = tps;
+        pr[n].found = found;
+        n++;
+    }
+    pace_key k = pace_key_of(g);
+    err e;
+    err_clear(&e);
+    /* a file that cannot be written costs the next job its head start,
+     * not this job its result: nothing to report beyond that */
+    pace_store(jnl_dir(g->j), &k, pr, n, (long long)time(NULL), &e);
+}
+
 static void *engine_main(void *arg)
 {
     eng *g = arg;
@@ -562,6 +627,7 @@ static void *engine_main(void *arg)
 
     /* 4. run */
     test_point(g, "sending");
+    pace_apply(g);
     set_state(g, ENG_RUNNING);
     pthread_mutex_lock(&g->mu);
     g->t_start = rate_now();
@@ -607,6 +673,8 @@ static void *engine_main(void *arg)
     free(ws);
     queue_close(&g->jnl_q);
     pthread_join(g->journal_tid, NULL);
+    if (started > 0)
+        pace_keep(g);
 
     /* the counts are the journal's now: its thread has written (or given up on)
      * every record */
@@ -718,8 +786,10 @@ int eng_start(eng **out, const eng_opts *o, err *e)
         iot_op op = plan_step_op((step_kind)k);
         double tps = iot_op_get(op)->tps;
         for (size_t i = 0; i < c->n_rates; i++)
-            if (!strcmp(c->rates[i].op, iot_op_name(op)))
+            if (!strcmp(c->rates[i].op, iot_op_name(op))) {
                 tps = c->rates[i].tps;
+                g->rate_given[op] = 1;
+            }
         g->rates[op] = rate_new(iot_op_name(op), tps);
     }
     /* an outage: as many systemic failures in a row as there are workers

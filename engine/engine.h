@@ -21,7 +21,9 @@
  *      run each item's plan (Phase 1: register, attach policies, [thing,
  *      principal, groups]; Phase 2: activate, thing with type and
  *      attributes, principal, policies, groups), pacing every call through
- *      the operation's rate (rate.h), retrying throttling, 5xx and transport
+ *      the operation's rate (rate.h; started from the pace earlier jobs
+ *      learned, pace.h, unless the job's [rates] names it, and what it
+ *      learns kept for the next job), retrying throttling, 5xx and transport
  *      errors with capped exponential backoff and full jitter (call.h: the
  *      one retry policy, also the pre-flight's), and resolving
  *      ambiguous outcomes by the idempotency rules (a repeated register is a

@@ -69,7 +69,9 @@
  * item times, no run).
  *
  * The state directory (and reports/ in it) is created with mode 0700: it
- * holds an audit trail.
+ * holds an audit trail. Beside journal.db, audit.jsonl and reports/ it
+ * holds locks/ (joblock.h) and pace.json, the rates earlier jobs learned
+ * (pace.h).
  *
  * Reports (DESIGN.md §7): every item of a job, streamed from the journal in
  * idx order (constant memory, whatever the job's size), as RFC 4180 CSV and

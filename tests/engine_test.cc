@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -34,6 +35,7 @@ extern "C" {
 #include "engine/engine.h"
 #include "engine/jobcfg.h"
 #include "engine/journal.h"
+#include "engine/pace.h"
 #include "iot/client.h"
 #include "sim/sim.h"
 }
@@ -60,7 +62,7 @@ struct Sim {
     sim *s = nullptr;
     std::string url;
     iot_target t; // where the jobs send, as whom
-    explicit Sim(const char *faults)
+    explicit Sim(const char *faults, const char *quotas = "unlimited")
     {
         err e;
         err_clear(&e);
@@ -68,7 +70,7 @@ struct Sim {
         sim_opts o;
         memset(&o, 0, sizeof o);
         o.listen = "127.0.0.1:0";
-        o.quotas = "unlimited";
+        o.quotas = quotas;
         o.faults = faults;
         o.access_key = kAkid;
         o.secret_key = kSecret;
@@ -93,7 +95,8 @@ struct Sim {
 // starting rates so 100 items take seconds even under a sanitizer.
 struct Cfg {
     jobcfg c;
-    Cfg()
+    // skip: an operation left to the table (or the learned pace)
+    explicit Cfg(const char *skip = nullptr)
     {
         jobcfg_init(&c);
         set("policies", "BasicTestPolicy");
@@ -101,7 +104,8 @@ struct Cfg {
         for (const char *op :
              {"RegisterCertificateWithoutCA", "UpdateCertificate", "AttachPolicy",
               "CreateThing", "AttachThingPrincipal", "AddThingToThingGroup"})
-            set((std::string("rate.") + op).c_str(), "400");
+            if (!skip || strcmp(op, skip))
+                set((std::string("rate.") + op).c_str(), "400");
     }
     ~Cfg()
     {
@@ -862,4 +866,95 @@ TEST(Engine, JournalWriteFailureStopsTheJob)
 TEST(Engine, AuditWriteFailureStopsTheJob)
 {
     full_disk_then_resume("state-full-audit", true);
+}
+
+namespace
+{
+const rate_stats *op_stats(const eng_snapshot &s, const char *op)
+{
+    for (size_t i = 0; i < s.n_ops; i++)
+        if (s.ops[i].op && !strcmp(s.ops[i].op, op))
+            return &s.ops[i];
+    return nullptr;
+}
+
+// The key run_job's jobs have in the pace file: the registry name it passes,
+// the sim's account, the target's region.
+const pace_key kJobKey = {"engine-test", "123456789012", "us-east-1"};
+} // namespace
+
+// A job starts from the pace an earlier job learned on the same endpoint,
+// account and region (engine/pace.h) instead of the table: here 80
+// registrations/s where the table says 10. Only where the job's [rates] is
+// silent, only faster than the table, and never another endpoint's.
+TEST(Engine, StartsFromTheLearnedPace)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-learned";
+    mkdir(state.c_str(), 0700);
+    pace_rate learned[3];
+    memset(learned, 0, sizeof learned);
+    snprintf(learned[0].op, sizeof learned[0].op, "RegisterCertificateWithoutCA");
+    learned[0].tps = 80;
+    learned[0].found = 1;
+    snprintf(learned[1].op, sizeof learned[1].op, "AttachPolicy"); // [rates] says 400
+    learned[1].tps = 900;
+    learned[1].found = 1;
+    err e;
+    err_clear(&e);
+    long long now = (long long)time(nullptr);
+    ASSERT_EQ(0, pace_store(state.c_str(), &kJobKey, learned, 2, now, &e)) << e.msg;
+    pace_key elsewhere = {"another endpoint", "123456789012", "us-east-1"};
+    learned[2] = learned[0];
+    learned[2].tps = 95;
+    ASSERT_EQ(0, pace_store(state.c_str(), &elsewhere, &learned[2], 1, now, &e)) << e.msg;
+
+    Cfg c("RegisterCertificateWithoutCA");
+    JobRun r = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 4);
+    ASSERT_EQ(r.final, ENG_DONE) << r.last.message;
+    const rate_stats *reg = op_stats(r.last, "RegisterCertificateWithoutCA");
+    ASSERT_NE(reg, nullptr);
+    EXPECT_EQ(reg->seeded, 1);
+    EXPECT_DOUBLE_EQ(reg->start_tps, 80);
+    const rate_stats *pol = op_stats(r.last, "AttachPolicy");
+    ASSERT_NE(pol, nullptr);
+    EXPECT_EQ(pol->seeded, 0); // the job's [rates] wins
+    EXPECT_DOUBLE_EQ(pol->start_tps, 400);
+
+    // a learned rate slower than the table is not used
+    std::string state2 = tmpdir() + "/state-learned-slow";
+    mkdir(state2.c_str(), 0700);
+    learned[0].tps = 4;
+    ASSERT_EQ(0, pace_store(state2.c_str(), &kJobKey, learned, 1, now, &e)) << e.msg;
+    Cfg c2("RegisterCertificateWithoutCA");
+    JobRun r2 = run_job(s, &c2.c, "testdata/generated/certificates_test.txt", state2, 4);
+    ASSERT_EQ(r2.final, ENG_DONE) << r2.last.message;
+    reg = op_stats(r2.last, "RegisterCertificateWithoutCA");
+    ASSERT_NE(reg, nullptr);
+    EXPECT_EQ(reg->seeded, 0);
+    EXPECT_DOUBLE_EQ(reg->start_tps, 10);
+}
+
+// A job records what it learned for the next one: against a quota of 15
+// registrations/s (the table says 10), the rate the account sustained.
+TEST(Engine, RecordsTheLearnedPace)
+{
+    Sim s("", "aws-default*1.5");
+    std::string state = tmpdir() + "/state-learns";
+    mkdir(state.c_str(), 0700);
+    Cfg c("RegisterCertificateWithoutCA");
+    JobRun r = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
+    ASSERT_EQ(r.final, ENG_DONE) << r.last.message;
+    EXPECT_GT(r.last.throttles, 0u) << "the quota was never reached";
+    pace_rate got[8];
+    size_t n = pace_load(state.c_str(), &kJobKey, (long long)time(nullptr), got, 8);
+    const pace_rate *reg = nullptr;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(got[i].op, "RegisterCertificateWithoutCA"))
+            reg = &got[i];
+    ASSERT_NE(reg, nullptr) << "nothing learned";
+    EXPECT_EQ(reg->found, 1);
+    EXPECT_GE(reg->tps, 12);
+    EXPECT_LE(reg->tps, 16.5);
+    printf("learned %.2f registrations/s against a quota of 15\n", reg->tps);
 }
