@@ -605,6 +605,7 @@ static void *engine_main(void *arg)
             g->snap.job_id = g->job_id;
             g->snap.cancelled_job = 1;
             pthread_mutex_unlock(&g->mu);
+            buf_free(&ident);
             final = ENG_REJECTED;
             goto out;
         }
