@@ -408,6 +408,38 @@ keys q
 wait_for "CONSOLE-EXIT=0"
 kill $sim_pid 2>/dev/null
 
+# ---- 6. issue 14: a station profile's locked field, the file kind's own
+# field, and the registry in the verdict ----
+STATE6="$TMP/state6"
+CFG6="$TMP/cfg6"
+mkdir -p "$STATE6" "$CFG6/thingpress"
+printf 'station = "line3-pc1"\npolicies = ["BasicTestPolicy"]\nlocked = ["policies"]\n' \
+    >"$CFG6/thingpress/station.toml"
+ENVV=(env -i "HOME=$TMP/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TERM=tmux-256color"
+    "XDG_STATE_HOME=$STATE6" "XDG_CONFIG_HOME=$CFG6" "THINGPRESS_SAMPLES=testdata"
+    "TSAN_OPTIONS=log_path=$TMP/tsan-report")
+T resize-window -t tp -x 120 -y 40
+launch "$TP" console testdata/infineon/manifest-infineon.7z
+wait_for "Set up the job" "Kind: infineon" "Infineon bundle      E0E0" \
+    "locked by the station profile"
+keys Home Enter # the locked Policies field is not edited
+wait_for "locked by the station profile $CFG6/thingpress/station.toml"
+keys F10
+wait_for "CONSOLE-EXIT=0"
+# Phase 2 before Phase 1: the registry check makes every item an error, and
+# starting asks first
+launch "$TP" console testdata/mes/device-infos-espressif-phase2.json
+wait_for "Set up the job" "Kind: device-infos"
+keys F5
+wait_for "7 items: 7 ok, 0 warn, 0 error   ready to start"
+keys F6
+wait_for "not registered: run Phase 1 first"
+keys F5
+wait_for "Items the registry refuses" "will fail"
+keys Escape
+keys F10
+wait_for "CONSOLE-EXIT=0"
+
 for f in "$TMP"/tsan-report*; do
     [ -e "$f" ] || continue
     fail "ThreadSanitizer report in $f:"
