@@ -423,7 +423,7 @@ launch "$TP" console testdata/infineon/manifest-infineon.7z
 wait_for "Set up the job" "Kind: infineon" "Infineon bundle      E0E0" \
     "locked by the station profile"
 keys Home Enter # the locked Policies field is not edited
-wait_for "locked by the station profile $CFG6/thingpress/station.toml"
+wait_for "locked by the station profile ${CFG6:0:40}" # the path may be cut
 keys F10
 wait_for "CONSOLE-EXIT=0"
 # Phase 2 before Phase 1: the registry check makes every item an error, and
