@@ -168,29 +168,12 @@ int provctx_option(provctx *p, int argc, char **argv, int *i)
     return 1;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0700);
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 /* The local endpoint's database in the resolved state directory, which is
  * created. */
 static int local_db_in(char *out, size_t n, const char *state_dir, err *e)
 {
-    if (mkdirs(state_dir)) {
-        err_set(e, ERR_IO, state_dir, 0, -1, "cannot create the state directory: %s",
-                strerror(errno));
+    if (jnl_make_dirs(state_dir, e))
         return -1;
-    }
     if ((size_t)snprintf(out, n, "%s/local-endpoint.db", state_dir) >= n) {
         err_set(e, ERR_USAGE, state_dir, 0, -1, "the state directory's path is too long");
         return -1;

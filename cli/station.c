@@ -11,16 +11,13 @@
 
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "engine/journal.h"
 
 /* "thing_groups", "Thing-Groups" -> "thinggroups"; "endpoint" ->
  * "endpointurl" (the form's name for it). */
 static void norm(char *out, size_t n, const char *key)
 {
-    size_t k = 0;
-    for (; *key && k + 1 < n; key++)
-        if (*key != '_' && *key != '-')
-            out[k++] = (char)tolower((unsigned char)*key);
-    out[k] = '\0';
+    jobcfg_key_norm(out, n, key);
     if (!strcmp(out, "endpoint"))
         snprintf(out, n, "endpointurl");
 }
@@ -240,19 +237,6 @@ const char *station_value(const station *s, const char *key)
     return v;
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0700);
-            *p = '/';
-        }
-    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 int station_save_where(const char *endpoint, const char *profile, const char *region,
                        err *e)
 {
@@ -293,7 +277,9 @@ int station_save_where(const char *endpoint, const char *profile, const char *re
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int rc = -1;
     FILE *w = NULL;
-    if (mkdirs(dir) == 0 && (w = fopen(tmp, "w")) != NULL) {
+    err me;
+    err_clear(&me);
+    if (jnl_make_dirs(dir, &me) == 0 && (w = fopen(tmp, "w")) != NULL) {
         size_t len = out.len;
         int ok = (len == 0 || fwrite(out.data, 1, len, w) == len);
         ok = fclose(w) == 0 && ok;

@@ -288,11 +288,7 @@ void app_pv_clear(app *a)
  * "endpointurl" (cli/station.c's rule). */
 static void norm_key(char *out, size_t n, const char *key)
 {
-    size_t k = 0;
-    for (; *key && k + 1 < n; key++)
-        if (*key != '_' && *key != '-')
-            out[k++] = (char)((*key >= 'A' && *key <= 'Z') ? *key + 32 : *key);
-    out[k] = '\0';
+    jobcfg_key_norm(out, n, key);
     if (!strcmp(out, "endpoint"))
         snprintf(out, n, "endpointurl");
 }

@@ -18,9 +18,6 @@
 #include "base/err.h"
 #include "engine/journal.h"
 
-/* Creates dir and its missing parents with mode 0700. */
-int jnl_make_dirs(const char *dir, err *e);
-
 /* Calls fn for every item of the job in idx order that matches status_filter
  * (as jnl_item_list), until fn returns nonzero. The item is valid during the
  * call only. 0, or -1 (e set) when the journal cannot be read. */

@@ -112,7 +112,7 @@ static const struct {
     {"workers", K_WORKERS},
 };
 
-static void normalise(char *out, size_t n, const char *key)
+void jobcfg_key_norm(char *out, size_t n, const char *key)
 {
     size_t o = 0;
     for (; *key && o + 1 < n; key++)
@@ -170,7 +170,7 @@ int jobcfg_set(jobcfg *c, const char *key, const char *value, const char *where,
     if (!strncasecmp(key, "rate.", 5) && key[5])
         return set_rate(c, key + 5, value, where, line, e);
     char k[64];
-    normalise(k, sizeof k, key);
+    jobcfg_key_norm(k, sizeof k, key);
     const key_id *id = NULL;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k, keys[i].name))

@@ -96,6 +96,10 @@ int jobcfg_from_identity(jobcfg *c, const char *identity, err *e);
 /* Splits "a,b, ,None" into items appended to *v, dropping empty and "None". */
 void jobcfg_split_list(char ***v, size_t *n, const char *list);
 
+/* A key as jobcfg_set compares it: lowercase, without '-' and '_'
+ * ("Thing-Groups" -> "thinggroups"). */
+void jobcfg_key_norm(char *out, size_t n, const char *key);
+
 #ifdef __cplusplus
 }
 #endif

@@ -165,6 +165,10 @@ enum { JNL_FILTER_ALL = -1, JNL_FILTER_PROBLEMS = -2 /* failed or skipped */ };
 const char *jnl_status_name(jnl_status st);
 const char *jnl_job_status_name(jnl_job_status st);
 
+/* Creates dir and its missing parents with mode 0700 (the state directory
+ * and everything under it). 0, or -1 with e naming the directory. */
+int jnl_make_dirs(const char *dir, err *e);
+
 /* The state directory, the one rule every command follows (journal, audit
  * log, job locks, reports, the embedded endpoint's database): state_dir when
  * given (not NULL or ""), else $XDG_STATE_HOME/thingpress when that is an

@@ -1540,8 +1540,8 @@ struct Sim {
 
 TEST(ClientScenario, Sim)
 {
-    if (!sim_built())
-        GTEST_SKIP() << "`thingpress sim` is not built yet";
+    ASSERT_TRUE(sim_built()) << kSimBin
+                             << " (a data dependency) does not run `sim --help`";
     Sim sim("sim", {"--quotas", "unlimited"});
     ASSERT_FALSE(sim.url.empty());
     run_scenario(sim.url, Peer::Sim);
@@ -1551,8 +1551,8 @@ TEST(ClientScenario, Sim)
 // nothing secret in them.
 TEST(ClientScenario, SimRejectsBadCredentials)
 {
-    if (!sim_built())
-        GTEST_SKIP() << "`thingpress sim` is not built yet";
+    ASSERT_TRUE(sim_built()) << kSimBin
+                             << " (a data dependency) does not run `sim --help`";
     Sim sim("sim-creds");
     ASSERT_FALSE(sim.url.empty());
     iot_result r;
@@ -1581,8 +1581,8 @@ TEST(ClientScenario, SimRejectsBadCredentials)
 // with it from then on, and the call succeeds (one retry, in the client).
 TEST(ClientScenario, SimClockSkewCorrected)
 {
-    if (!sim_built())
-        GTEST_SKIP() << "`thingpress sim` is not built yet";
+    ASSERT_TRUE(sim_built()) << kSimBin
+                             << " (a data dependency) does not run `sim --help`";
     std::string log = tmpdir() + "/skew.jsonl";
     Sim sim("sim-skew", {"--log", log});
     ASSERT_FALSE(sim.url.empty());
@@ -1612,8 +1612,8 @@ TEST(ClientScenario, SimClockSkewCorrected)
 // went out on a reused connection, where libcurl would resend it).
 TEST(ClientScenario, SimFaultsAsClasses)
 {
-    if (!sim_built())
-        GTEST_SKIP() << "`thingpress sim` is not built yet";
+    ASSERT_TRUE(sim_built()) << kSimBin
+                             << " (a data dependency) does not run `sim --help`";
     struct {
         const char *kind;
         iot_class cls;
