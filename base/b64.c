@@ -1,10 +1,11 @@
 #include "base/b64.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* 0..63 value, 64 = padding '=', 65 = whitespace, 255 = invalid */
 static uint8_t dec_std[256], dec_url[256];
-static int tables_ready;
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void build(uint8_t *t, const char *alpha)
 {
@@ -16,14 +17,18 @@ static void build(uint8_t *t, const char *alpha)
     t[' '] = t['\t'] = t['\r'] = t['\n'] = 65;
 }
 
-static void init_tables(void)
+static void build_tables(void)
 {
-    /* Idempotent and data-race benign: every thread writes the same bytes. */
-    if (__atomic_load_n(&tables_ready, __ATOMIC_ACQUIRE))
-        return;
     build(dec_std, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
     build(dec_url, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-    __atomic_store_n(&tables_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Once per process: two threads building the tables at the same time would
+ * write the same bytes, but that is still a data race (the sim's server
+ * threads decode certificates concurrently; ThreadSanitizer stops it). */
+static void init_tables(void)
+{
+    pthread_once(&tables_once, build_tables);
 }
 
 size_t b64_decoded_max(size_t len)
