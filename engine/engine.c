@@ -163,7 +163,13 @@ static int pass2_cb(void *ctx, item *it)
 {
     pass2 *p = ctx;
     eng *g = p->g;
-    if (atomic_load(&g->cancel))
+    /* Once stopped (paused, cancelled) nothing more is sent, but the scan goes
+     * on: the rest of the file's items are recorded, pending, so that the
+     * journal, the Jobs list and the report hold every item of the job, not
+     * only those fed to the workers before the stop. Not when the journal
+     * itself failed: nothing more is written then. */
+    int stopped = atomic_load(&g->cancel);
+    if (stopped && atomic_load(&g->journal_failed))
         return -1;
     size_t idx = it->index;
     int known = idx < p->n_states && p->st[idx].step >= 0;
@@ -189,6 +195,8 @@ static int pass2_cb(void *ctx, item *it)
         atomic_fetch_add(&g->skipped, 1);
         return 0;
     }
+    if (stopped)
+        return 0;
     work *w = xcalloc(1, sizeof *w);
     w->idx = idx;
     w->start = known && p->st[idx].step > 0 ? p->st[idx].step : 0;

@@ -270,6 +270,11 @@ TEST(Engine, Phase1ThenPhase2WithFaults)
            faulted);
 }
 
+namespace
+{
+std::vector<jnl_item> journal_items(const std::string &state, jnl_job *job);
+} // namespace
+
 TEST(Engine, CancelMidRunThenResume)
 {
     Sim s(kFaults);
@@ -283,6 +288,20 @@ TEST(Engine, CancelMidRunThenResume)
     EXPECT_EQ(a.final, ENG_CANCELLED) << a.last.message;
     EXPECT_GE(a.last.done, 20u);
     EXPECT_LT(a.last.done, kItems);
+    // every item of the file is in the journal (and so in the report), the
+    // ones not reached pending: not only those fed to the workers before the
+    // cancel (8 workers, a queue of 32: about 60 of the 100)
+    {
+        jnl_job job;
+        std::vector<jnl_item> items = journal_items(state, &job);
+        EXPECT_EQ(items.size(), kItems);
+        EXPECT_EQ(job.total, kItems);
+        EXPECT_EQ(job.status, JOB_CANCELLED);
+        size_t pending = 0;
+        for (const jnl_item &it : items)
+            pending += it.status == JNL_PENDING;
+        EXPECT_EQ(pending, kItems - a.last.done);
+    }
 
     // the operator's cancel is not undone by running the same file again
     JobRun r = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 8);
