@@ -973,6 +973,14 @@ int app_run_update(app *a, const eng_snapshot *s, const eng_event *ev, size_t n)
     }
     if (s->state >= ENG_DONE && (was_running || a->run.stopping)) {
         a->run.stopping = 0;
+        /* the job ended while the operator was asked to cancel it: the
+         * question no longer applies (quitting needs no confirmation now,
+         * but its dialog stays: the operator asked to quit) */
+        if (a->dialog == DLG_CANCEL_RUN) {
+            a->dialog = DLG_NONE;
+            if (s->state == ENG_DONE || s->state == ENG_FAILED)
+                app_message(a, 0, "job %lld ended before it was cancelled", s->job_id);
+        }
         if (s->state == ENG_PAUSED && s->job_id > 0)
             app_message(a, 0, "job %lld paused with its items pending: F5 resumes it",
                         s->job_id);

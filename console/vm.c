@@ -436,8 +436,8 @@ static void build_dialog(vm *v, const app *a)
         snprintf(title, sizeof title, "Cancel the run?");
         snprintf(
             textbuf, sizeof textbuf,
-            "Job %lld stops after the calls in flight. It stays in the journal and can "
-            "be resumed later from the Jobs screen.",
+            "Job %lld stops after the calls in flight, its items left pending. Running "
+            "its file again does not resume it: only F5 on it in the Jobs screen does.",
             s->job_id);
         snprintf(yes, sizeof yes, "Cancel the run");
         break;

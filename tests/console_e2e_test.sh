@@ -99,6 +99,11 @@ cp -RL "$TD" "$WORK/testdata" || { echo "console_e2e_test: cannot copy $TD" >&2;
 T() { tmux -S "$SOCK" "$@"; }
 cleanup() {
     T kill-server 2>/dev/null
+    if [ "$fails" != 0 ]; then # what the servers and sanitizers said
+        for f in "$TMP/sim.out" "$TMP"/tsan-report*; do
+            [ -s "$f" ] && { echo "---- $f ----"; tail -60 "$f"; } >&2
+        done
+    fi
     rm -rf "$ROOT"
     if [ "$own_tmp" = 1 ] && [ "$fails" = 0 ] && [ "$SCREENS" != "$TMP/screens" ]; then
         rm -rf "$TMP"
@@ -131,6 +136,18 @@ wait_for() {
             exit 1 # the rest of the flow depends on this screen
         fi
         sleep 0.1 # the polling interval, not a wait for something
+    done
+}
+# wait_re ERE: until a line of the screen matches ERE (as wait_for).
+wait_re() {
+    local end=$((SECONDS + DEADLINE))
+    until screen | grep -Eq "$1"; do
+        if [ $SECONDS -ge $end ]; then
+            fail "waited ${DEADLINE}s for a line matching: $1"
+            screen >&2
+            exit 1
+        fi
+        sleep 0.1 # the polling interval
     done
 }
 # no TEXT: the screen does not show it now.
@@ -344,6 +361,9 @@ until [ "$(screen | head -1 | sed 's/ *$//' | wc -m)" -gt 100 ] || [ $SECONDS -g
 done
 [ "$(screen | wc -l)" -eq 40 ] || fail "the screen is not 40 rows after the resize"
 save 120x40-14-run-resized
+# some items committed before quitting, so that the resume has earlier ones
+# (a slow build, e.g. ThreadSanitizer's, may not have finished one yet)
+wait_re "^done [1-9][0-9]* "
 keys q
 wait_for "Quit while a job runs?" "Stop and quit" && save 120x40-15-quit-running
 keys y
@@ -439,6 +459,115 @@ wait_for "Items the registry refuses" "will fail"
 keys Escape
 keys F10
 wait_for "CONSOLE-EXIT=0"
+
+# ---- 7. issue 14, the rest: a file that cannot be opened, the picker and
+# .jsonl, the Thing type field named, the Jobs list (an Infineon job's bundle,
+# a job another process runs), throttles at 80x24, and cancel vs pause ----
+# Three sims: A with room (50 calls/s per operation) for the Infineon job,
+# B slow (2/s) for the job "another process" runs while the console looks,
+# C at AWS's 10/s for the console's job that throttles and is cancelled.
+STATE7="$TMP/state7"
+mkdir -p "$STATE7"
+start_sim() { # start_sim NAME QUOTAS: the sim's URL in SIM_URL
+    echo "{\"default\": $2}" >"$TMP/$1.json"
+    "$TP" sim --listen 127.0.0.1:0 --quotas "$TMP/$1.json" --credentials "$SIM_KEY:$SIM_SECRET" \
+        --log "$TMP/$1.log" >"$TMP/$1.out" 2>&1 &
+    sim_pids="$sim_pids $!"
+    local end=$((SECONDS + DEADLINE))
+    until grep -q "listening on" "$TMP/$1.out" 2>/dev/null || [ $SECONDS -ge $end ]; do
+        sleep 0.1
+    done
+    SIM_URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$TMP/$1.out" | head -1)
+    [ -n "$SIM_URL" ] || { fail "sim $1 did not start: $(cat "$TMP/$1.out")"; exit 1; }
+}
+sim_pids=""
+trap 'kill $sim_pids $other_pid 2>/dev/null; cleanup' EXIT
+start_sim simA 50
+URL_A=$SIM_URL
+start_sim simB 2
+URL_B=$SIM_URL
+start_sim simC 10
+URL_C=$SIM_URL
+ENVV=(env -i "HOME=$TMP/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TERM=tmux-256color"
+    "XDG_STATE_HOME=$STATE7" "THINGPRESS_SAMPLES=testdata" "TSAN_OPTIONS=log_path=$TMP/tsan-report"
+    "AWS_ACCESS_KEY_ID=$SIM_KEY" "AWS_SECRET_ACCESS_KEY=$SIM_SECRET" "AWS_REGION=us-east-1")
+T resize-window -t tp -x 80 -y 24
+
+# 7a. console on a file that cannot be opened says why (not "detecting...")
+launch "$TP" console /nope.csv
+wait_for "/nope.csv: cannot open: No such file or directory"
+keys F10
+wait_for "CONSOLE-EXIT=0"
+
+# 7b. the Jobs list: an Infineon job's bundle, and a job another process runs
+(cd "$WORK" && "${ENVV[@]}" "$TP" provision testdata/infineon/manifest-infineon.7z \
+    --infineon-bundle E0E1 --endpoint-url "$URL_A" >"$TMP/infineon.out" 2>&1) ||
+    fail "the Infineon job: $(cat "$TMP/infineon.out")"
+(cd "$WORK" && exec "${ENVV[@]}" "$TP" provision testdata/generated/certificates_test.txt \
+    --endpoint-url "$URL_B" >"$TMP/other.out" 2>&1) &
+other_pid=$!
+launch "$TP" console --endpoint-url "$URL_A"
+wait_for "thingpress · Jobs" "E0E1 bundle" "fest-infineon.7z"
+wait_re "^ +2 +1 elsewhere +100 "
+kill -INT $other_pid
+wait $other_pid
+[ $? = 2 ] || fail "the other process's job, interrupted, did not exit 2: $(cat "$TMP/other.out")"
+grep -q "paused with [0-9]* items pending" "$TMP/other.out" ||
+    fail "the other process's job was not paused: $(cat "$TMP/other.out")"
+# the Jobs list follows: no longer elsewhere, paused
+wait_re "^ +2 +1 paused +100 "
+
+# 7c. the picker does not offer a .jsonl file as device-infos; a device with
+# four attributes and no thing type names the console's Thing type field
+"$PY" - "$WORK" <<'EOF2' || fail "write the device-infos variants"
+import json, os, sys
+w = sys.argv[1]
+d = json.load(open(os.path.join(w, "testdata/mes/device-infos-espressif-phase2.json")))
+with open(os.path.join(w, "devices.jsonl"), "w") as f:
+    f.writelines(json.dumps(x) + "\n" for x in d["devices"])
+d["batchId"] = "four-attributes"
+d["devices"] = d["devices"][:1]
+d["devices"][0]["attributes"] = {"DSN": "DSN-0000", "MAC": "4BA2BB8764BD", "LINE": "3", "SHIFT": "B"}
+d["devices"][0].pop("deviceType", None)
+json.dump(d, open(os.path.join(w, "four-attributes.json"), "w"), indent=2)
+EOF2
+keys F3
+wait_for "Open a file" "devices.jsonl" "four-attributes.json"
+screen | grep "devices.jsonl" | grep -q "device-infos" &&
+    fail "the picker offers devices.jsonl as device-infos"
+literal "/four"
+keys Enter Enter
+wait_for "Set up the job" "Kind: device-infos" "Thing type           (none)"
+keys F5
+wait_for "1 items: 0 ok, 0 warn, 1 error" "console's Thing type field"
+
+# 7d. throttles at 80x24: "throttled" and its number both shown; F8 cancels
+# (cancelled, not paused), and the status line says how to resume it
+launch "$TP" console --endpoint-url "$URL_C" --rate RegisterCertificateWithoutCA=400 \
+    line3-generated.txt
+wait_for "Set up the job" "Kind: generated"
+keys Home Enter C-u Enter # no policies: sim C has none
+wait_for "Policies             (none)"
+keys F5
+wait_for "400 items: 400 ok, 0 warn, 0 error   ready to start"
+keys F5
+wait_for "Running"
+wait_re "retries [0-9]+ +throttled [1-9][0-9]*$"
+keys F8
+wait_for "Cancel the run?"
+keys y
+wait_for "cancelled: F5 on it in the Jobs list resumes it"
+absent "pausing"
+keys F2
+wait_re "^ +3 +1 cancelled +400 "
+keys F10
+wait_for "CONSOLE-EXIT=0"
+# the same file run again is refused, not resumed by accident
+(cd "$WORK" && "${ENVV[@]}" "$TP" provision line3-generated.txt --endpoint-url "$URL_C" \
+    >"$TMP/again.out" 2>&1)
+[ $? = 2 ] && grep -q "was cancelled by the operator; nothing was sent" "$TMP/again.out" ||
+    fail "running a cancelled job's file again was not refused: $(cat "$TMP/again.out")"
+kill $sim_pids 2>/dev/null
 
 for f in "$TMP"/tsan-report*; do
     [ -e "$f" ] || continue

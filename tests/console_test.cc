@@ -763,6 +763,27 @@ TEST(ConsoleApp, PauseIsNotCancelAndResumeStartsTheSameJobAgain)
     EXPECT_EQ(t.a.items.job_id, 5);
 }
 
+// A job that ends while the operator is asked whether to cancel it: the
+// dialog goes (its question no longer applies) and the status line says so;
+// a "yes" afterwards would cancel nothing.
+TEST(ConsoleApp, CancelDialogClosesWhenTheJobEnds)
+{
+    App t;
+    app_choose_file(&t.a, "/s/m.csv", VENDOR_ESPRESSIF, 7);
+    preview_all_ok(t, 7);
+    ASSERT_TRUE(t.key(KM_F(5)) & RX_START_JOB);
+    app_run_started(&t.a, 1, nullptr);
+    eng_snapshot s = snap(ENG_RUNNING, 6, 7, 5);
+    app_run_update(&t.a, &s, nullptr, 0);
+    t.key(KM_F(8));
+    ASSERT_EQ(t.a.dialog, DLG_CANCEL_RUN);
+    s = snap(ENG_DONE, 6, 7, 7);
+    app_run_update(&t.a, &s, nullptr, 0);
+    EXPECT_EQ(t.a.dialog, DLG_NONE);
+    EXPECT_EQ(std::string(t.a.msg), "job 6 ended before it was cancelled");
+    EXPECT_FALSE(t.key('y') & RX_CANCEL_JOB);
+}
+
 TEST(ConsoleApp, FinishedRunOpensTheReview)
 {
     App t;
