@@ -637,6 +637,10 @@ static void *engine_main(void *arg)
     /* 4. run */
     test_point(g, "sending");
     pace_apply(g);
+    ceil_ips = plan_ceiling(&g->plan, g->rates); /* the learned pace's, if faster */
+    pthread_mutex_lock(&g->mu);
+    g->snap.ceiling = ceil_ips;
+    pthread_mutex_unlock(&g->mu);
     set_state(g, ENG_RUNNING);
     pthread_mutex_lock(&g->mu);
     g->t_start = rate_now();

@@ -939,6 +939,8 @@ TEST(Engine, StartsFromTheLearnedPace)
     ASSERT_NE(pol, nullptr);
     EXPECT_EQ(pol->seeded, 0); // the job's [rates] wins
     EXPECT_DOUBLE_EQ(pol->start_tps, 400);
+    // the ceiling shown is the learned one, not the table's 10 items/s
+    EXPECT_DOUBLE_EQ(r.last.ceiling, 80);
 
     // a learned rate slower than the table is not used
     std::string state2 = tmpdir() + "/state-learned-slow";
@@ -952,6 +954,7 @@ TEST(Engine, StartsFromTheLearnedPace)
     ASSERT_NE(reg, nullptr);
     EXPECT_EQ(reg->seeded, 0);
     EXPECT_DOUBLE_EQ(reg->start_tps, 10);
+    EXPECT_DOUBLE_EQ(r2.last.ceiling, 10);
 }
 
 // A job records what it learned for the next one: against a quota of 15
