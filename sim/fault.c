@@ -322,10 +322,11 @@ double fault_probability(const fault *f, fault_kind k)
     return f->prob[k];
 }
 
-int fault_outage_at(const fault *f, double since_start)
+int fault_outage_at(const fault *f, const char *op, double since_start)
 {
     return f && f->outage_len && since_start >= (double)f->outage_from &&
-           since_start < (double)(f->outage_from + f->outage_len);
+           since_start < (double)(f->outage_from + f->outage_len) &&
+           (!op || fault_applies(f, op));
 }
 
 unsigned long long fault_expire_seconds(const fault *f)

@@ -30,7 +30,9 @@
  *   outage:S+L   an outage window: every request from S to S+L whole seconds
  *                after the sim started is answered HTTP 503
  *                ServiceUnavailableException, nothing done (what a regional
- *                outage looks like); not drawn, like expire
+ *                outage looks like); not drawn, like expire. With ops:, only
+ *                those operations are down (one API's outage while the
+ *                others answer)
  *   none         alone: no faults (same as omitting --faults)
  * P is a plain decimal probability in [0, 1] (0.03, .5, 1; no exponent, always
  * a '.' whatever the locale). Each kind and key may appear once; the
@@ -92,9 +94,10 @@ unsigned long long fault_count(const fault *f, fault_kind k);
 double fault_probability(const fault *f, fault_kind k);
 unsigned long long fault_seed(const fault *f);
 
-/* Whether a request since_start seconds after the sim started falls in the
- * outage window; 0 when there is none (or f NULL). */
-int fault_outage_at(const fault *f, double since_start);
+/* Whether a request of operation op (NULL: none known) since_start seconds
+ * after the sim started falls in the outage window (and, with ops:, is of
+ * one of those operations); 0 when there is none (or f NULL). */
+int fault_outage_at(const fault *f, const char *op, double since_start);
 
 /* expire:N's N in seconds; 0 when not given (or f NULL): never expire. */
 unsigned long long fault_expire_seconds(const fault *f);

@@ -472,8 +472,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     sig = check_signature(s, conn, method, rq, &rp);
     if (rp.status)
         goto rejected;
-    if (fault_outage_at(s->f, (double)(rq->t0.tv_sec - s->started.tv_sec) +
-                                  (double)(rq->t0.tv_nsec - s->started.tv_nsec) / 1e9)) {
+    if (fault_outage_at(s->f, op == ROUTE_NONE ? NULL : route_name(op),
+                        (double)(rq->t0.tv_sec - s->started.tv_sec) +
+                            (double)(rq->t0.tv_nsec - s->started.tv_nsec) / 1e9)) {
         atomic_fetch_add(&s->faulted, 1);
         reg_reply_error(&rp, 503, "ServiceUnavailableException",
                         "Service unavailable (injected by --faults outage)");

@@ -448,12 +448,19 @@ TEST(SimHttp, OutageSpec)
     err e;
     err_clear(&e);
     ASSERT_EQ(0, fault_new(&f, "outage:10+90", &e)) << e.msg;
-    EXPECT_FALSE(fault_outage_at(f, 9.9));
-    EXPECT_TRUE(fault_outage_at(f, 10));
-    EXPECT_TRUE(fault_outage_at(f, 99.9));
-    EXPECT_FALSE(fault_outage_at(f, 100));
+    EXPECT_FALSE(fault_outage_at(f, "CreateThing", 9.9));
+    EXPECT_TRUE(fault_outage_at(f, "CreateThing", 10));
+    EXPECT_TRUE(fault_outage_at(f, nullptr, 10));
+    EXPECT_TRUE(fault_outage_at(f, "AttachPolicy", 99.9));
+    EXPECT_FALSE(fault_outage_at(f, "CreateThing", 100));
     fault_free(f);
-    EXPECT_FALSE(fault_outage_at(nullptr, 50));
+    EXPECT_FALSE(fault_outage_at(nullptr, "CreateThing", 50));
+    // with ops: one API down while the others answer
+    ASSERT_EQ(0, fault_new(&f, "outage:10+90,ops:CreateThing", &e)) << e.msg;
+    EXPECT_TRUE(fault_outage_at(f, "CreateThing", 50));
+    EXPECT_FALSE(fault_outage_at(f, "AttachPolicy", 50));
+    EXPECT_FALSE(fault_outage_at(f, "CreateThing", 100));
+    fault_free(f);
 }
 
 TEST(SimHttp, OutageWindowAnswers503)

@@ -140,6 +140,31 @@ class Outage(pe.E2E):
         finally:
             sim.stop()
 
+    def test_one_operations_outage_is_waited_out(self):
+        """AttachPolicy alone answers 503 for 15 s while RegisterCertificate
+        answers. The job's breaker needs its failures in a row with no other
+        answer between them; it still opens, because every worker comes to
+        the step that fails (an item's steps run in order) well before an
+        item's own retries run out (~11 s), so no item fails."""
+        sim = PortSim(self.tmp)
+        try:
+            sim.start(faults="outage:4+15,ops:AttachPolicy")
+            pe.seed(sim.url)
+            state = self.state_dir("st")
+            r = provision(sim.url, state, self.gen)
+            self.ok(r, "a job through a 15 s outage of AttachPolicy")
+            self.assertIn(" 0 failed", r.out)
+            self.assertRegex(r.out, r"waited out [1-9][0-9]* outage")
+            self.assertRegex(r.err, r"waiting .* for the service: AttachPolicy: .*503 "
+                             r"ServiceUnavailableException")
+            self.assertNotIn("gave up", r.err)
+            sim.stop()
+            sim.start(db=sim.db)
+            self.assert_all_registered(sim.url, "after the outage")
+            self.assert_done_once(state, pe.job_id_of(r), "after the outage")
+        finally:
+            sim.stop()
+
     def test_outage_past_max_outage_pauses_then_resumes(self):
         sim = PortSim(self.tmp)
         port = free_port()
