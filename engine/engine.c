@@ -152,25 +152,82 @@ static int pass1_cb(void *ctx, item *it)
     return 0;
 }
 
-/* Pass 2: feed the workers. */
+/* Pass 2's state: the journal's item states, by index. */
 typedef struct {
     eng *g;
     jnl_item_state *st; /* the journal's, by index (resume) */
     size_t n_states;
 } pass2;
 
+/* Between the passes: every item of the file in the journal before anything
+ * is sent, pending (an invalid one skipped, when the job skips them), so that
+ * the Jobs list, `status` and the report count the whole job from its start
+ * and after a stop, not only the items fed to the workers so far. On the
+ * engine's thread, before the journal thread starts; one transaction; on a
+ * resume only the items not recorded yet. */
+typedef struct {
+    eng *g;
+    const jnl_item_state *st;
+    size_t n_states;
+    size_t added;
+    int journal_failed; /* else the file could not be read again */
+    err *e;
+} stage;
+
+static int stage_cb(void *ctx, item *it)
+{
+    stage *p = ctx;
+    size_t idx = it->index;
+    if (idx < p->n_states && p->st[idx].step >= 0)
+        return 0;
+    char low[65];
+    if (jnl_item_add(p->g->j, p->g->job_id, idx, it->thing_name, fp_of(it, low),
+                     it->verdict == ITEM_ERROR ? JNL_SKIPPED : JNL_PENDING,
+                     it->verdict == ITEM_ERROR ? it->message : NULL, p->e)) {
+        p->journal_failed = 1;
+        return -1;
+    }
+    p->added++;
+    return 0;
+}
+
+/* Returns 0, or -1 with e set and *journal 1 when a journal write failed (0:
+ * the file could not be read again); nothing was sent. p2's states are
+ * reloaded. */
+static int stage_items(eng *g, const char *input, const scan_opts *so, pass2 *p2, err *e,
+                       int *journal)
+{
+    stage st = {g, p2->st, p2->n_states, 0, 0, e};
+    *journal = 1;
+    if (jnl_begin(g->j, e))
+        return -1;
+    scan_summary sum;
+    err_clear(e);
+    int rc = scan_file(&sum, input, so, stage_cb, &st, e);
+    scan_summary_free(&sum);
+    if (rc || st.journal_failed) {
+        *journal = st.journal_failed;
+        jnl_rollback(g->j);
+        return -1;
+    }
+    if (jnl_commit(g->j, e))
+        return -1;
+    if (!st.added)
+        return 0;
+    free(p2->st);
+    p2->st = NULL;
+    p2->n_states = 0;
+    return jnl_item_states(g->j, g->job_id, &p2->st, &p2->n_states, e);
+}
+
+/* Pass 2: feed the workers. */
+
 static int pass2_cb(void *ctx, item *it)
 {
     pass2 *p = ctx;
     eng *g = p->g;
-    /* Once stopped (paused, cancelled) nothing more is sent, but the scan goes
-     * on: the rest of the file's items are recorded, pending, so that the
-     * journal, the Jobs list and the report hold every item of the job, not
-     * only those fed to the workers before the stop. Not when the journal
-     * itself failed: nothing more is written then. */
-    int stopped = atomic_load(&g->cancel);
-    if (stopped && atomic_load(&g->journal_failed))
-        return -1;
+    if (atomic_load(&g->cancel))
+        return -1; /* every item is in the journal already (stage_items) */
     size_t idx = it->index;
     int known = idx < p->n_states && p->st[idx].step >= 0;
     jnl_status st = known ? p->st[idx].status : JNL_PENDING;
@@ -195,8 +252,6 @@ static int pass2_cb(void *ctx, item *it)
         atomic_fetch_add(&g->skipped, 1);
         return 0;
     }
-    if (stopped)
-        return 0;
     work *w = xcalloc(1, sizeof *w);
     w->idx = idx;
     w->start = known && p->st[idx].step > 0 ? p->st[idx].step : 0;
@@ -633,6 +688,17 @@ static void *engine_main(void *arg)
     g->snap.job_id = g->job_id;
     g->snap.resumed = resumed;
     pthread_mutex_unlock(&g->mu);
+    int staging_journal;
+    if (stage_items(g, input, &so, &p2, &e, &staging_journal)) {
+        if (staging_journal) {
+            journal_message(g, &e, "nothing was sent");
+        } else {
+            name_input(g, &e);
+            eng_set_message(g, "%s; nothing was sent", err_format(&e, m, sizeof m));
+        }
+        job_interrupted(g);
+        goto out; /* ENG_ERROR; the job stays running in the journal: resumable */
+    }
 
     /* 4. run */
     test_point(g, "sending");

@@ -622,6 +622,46 @@ TEST(Engine, InputChangedBeforeSendingSendsWhatWasValidated)
     EXPECT_EQ(names_in(state + "/inputs"), std::vector<std::string>{});
 }
 
+// Before the first call, the journal already holds every item of the file,
+// pending: another process's `status`, the console's Jobs list and a report
+// count the whole job from its start (they showed the items fed to the
+// workers so far: 227 of a 50,000-item file).
+namespace
+{
+struct AtSending {
+    std::string state;
+    size_t total = 0, pending = 0;
+    int fired = 0;
+    static void hook(void *ctx, const char *point)
+    {
+        AtSending *a = static_cast<AtSending *>(ctx);
+        if (strcmp(point, "sending"))
+            return;
+        a->fired++;
+        jnl_job job;
+        std::vector<jnl_item> items = journal_items(a->state, &job);
+        a->total = job.total;
+        for (const jnl_item &it : items)
+            a->pending += it.status == JNL_PENDING;
+    }
+};
+} // namespace
+
+TEST(Engine, EveryItemIsInTheJournalBeforeTheFirstCall)
+{
+    Sim s("");
+    std::string state = tmpdir() + "/state-staged";
+    mkdir(state.c_str(), 0700);
+    AtSending a{state};
+    Cfg c;
+    JobRun r = run_job(s, &c.c, "testdata/generated/certificates_test.txt", state, 2,
+                       PollFn(), AtSending::hook, &a);
+    EXPECT_EQ(r.final, ENG_DONE) << r.last.message;
+    EXPECT_EQ(a.fired, 1);
+    EXPECT_EQ(a.total, kItems);
+    EXPECT_EQ(a.pending, kItems);
+}
+
 // The file grows while its copy is taken (a writer still at work): refused,
 // naming the file, flagged as a changed input; no job is recorded, and the
 // copy is removed.
