@@ -3,7 +3,7 @@
  *
  * Design (DESIGN.md §3, §6, §7):
  *   0. The input is copied once into the state directory and hashed while
- *      it is copied (inputsnap.h); both passes read that copy, so what is
+ *      it is copied (inputsnap.h); every pass reads that copy, so what is
  *      hashed, validated and sent are the same bytes. A file that changes
  *      while it is copied, or before anything is sent, is refused
  *      (ENG_REJECTED, snapshot.input_changed). A dry run reads the file
@@ -16,7 +16,11 @@
  *   3. The job is found or created in the journal (same file content + same
  *      configuration = the same job: it resumes, from whatever path and
  *      directory; the journal records the file's absolute path, updated
- *      when the file has moved).
+ *      when the file has moved). Every item of the file is recorded in it,
+ *      pending, before anything is sent (one transaction; on a resume only
+ *      the items not yet recorded), so that the journal, `status`, the
+ *      console's Jobs list and the report count the whole job from its
+ *      start and after any stop.
  *   4. Pass 2 streams the copy again into a bounded work queue; N workers
  *      run each item's plan (Phase 1: register, attach policies, [thing,
  *      principal, groups]; Phase 2: activate, thing with type and

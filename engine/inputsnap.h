@@ -10,7 +10,7 @@
  * chunks (memory does not grow with the file), into
  * STATE/inputs/<sha256>-<random>-<name>, hashed while it is copied, made
  * read-only (0400, in the 0700 state directory) and renamed into place; the
- * job's SHA-256 is that of the copy, and both passes read the copy. What is
+ * job's SHA-256 is that of the copy, and every pass reads the copy. What is
  * hashed, validated and sent are then the same bytes by construction. The
  * name keeps the original's name at its end, so detection by extension (and
  * Infineon's bundle suffix) sees what it would have seen.
