@@ -229,9 +229,15 @@ static int pass2_cb(void *ctx, item *it)
     if (atomic_load(&g->cancel))
         return -1; /* every item is in the journal already (stage_items) */
     size_t idx = it->index;
-    int known = idx < p->n_states && p->st[idx].step >= 0;
-    jnl_status st = known ? p->st[idx].status : JNL_PENDING;
-    if (known && (st == JNL_DONE || st == JNL_SKIPPED)) {
+    if (idx >= p->n_states || p->st[idx].step < 0) { /* cannot be: staged first */
+        err e;
+        err_set(&e, ERR_INTERNAL, NULL, 0, (long)idx, "item %zu is not in the journal",
+                idx);
+        eng_journal_failed(g, &e);
+        return -1;
+    }
+    jnl_status st = p->st[idx].status;
+    if (st == JNL_DONE || st == JNL_SKIPPED) {
         if (st == JNL_DONE) {
             atomic_fetch_add(&g->done, 1);
             pthread_mutex_lock(&g->mu);
@@ -242,20 +248,16 @@ static int pass2_cb(void *ctx, item *it)
         }
         return 0;
     }
-    char low[65];
-    const char *fp = fp_of(it, low);
-    if (!known)
-        jw_item_add(g, idx, it->thing_name, fp,
-                    it->verdict == ITEM_ERROR ? JNL_SKIPPED : JNL_PENDING,
-                    it->verdict == ITEM_ERROR ? it->message : NULL);
-    if (it->verdict == ITEM_ERROR) { /* only here when the job skips invalid items */
+    if (it->verdict == ITEM_ERROR) { /* recorded skipped when it was staged */
         atomic_fetch_add(&g->skipped, 1);
         return 0;
     }
+    char low[65];
+    const char *fp = fp_of(it, low);
     work *w = xcalloc(1, sizeof *w);
     w->idx = idx;
-    w->start = known && p->st[idx].step > 0 ? p->st[idx].step : 0;
-    w->attempts = known ? p->st[idx].attempts : 0; /* the calls of earlier runs */
+    w->start = p->st[idx].step;        /* 0 for a new item */
+    w->attempts = p->st[idx].attempts; /* the calls of earlier runs */
     w->name = xstrdup(it->thing_name ? it->thing_name : "");
     snprintf(w->fp, sizeof w->fp, "%s", fp ? fp : "");
     if (g->phase == 1)

@@ -10,7 +10,7 @@
 #include "base/xalloc.h"
 #include "engine/eng_impl.h"
 
-typedef enum { JR_ADD, JR_UPDATE, JR_AUDIT } jrec_kind;
+typedef enum { JR_UPDATE, JR_AUDIT } jrec_kind;
 
 /* One record for the journal thread (a node of eng.jnl_q). */
 typedef struct jrec {
@@ -21,27 +21,12 @@ typedef struct jrec {
     jnl_status st;
     int attempts;
     int count;         /* UPDATE: the eng_count the step adds to, -1 none */
-    char *text;        /* error (ADD/UPDATE) or audit JSON */
+    char *text;        /* error (UPDATE) or audit JSON */
     const char *event; /* AUDIT: its event (static) */
-    char *key;         /* ADD */
-    char fp[65];       /* ADD */
     char *cert_arn;    /* UPDATE */
     char *thing_arn;   /* UPDATE */
     jnl_times times;   /* UPDATE */
 } jrec;
-
-void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status st,
-                 const char *error)
-{
-    jrec *r = xcalloc(1, sizeof *r);
-    r->kind = JR_ADD;
-    r->idx = idx;
-    r->key = xstrdup(key ? key : "");
-    snprintf(r->fp, sizeof r->fp, "%s", fp ? fp : "");
-    r->st = st;
-    r->text = error ? xstrdup(error) : NULL;
-    queue_push(&g->jnl_q, r);
-}
 
 void jw_audit(eng *g, const char *event, buf *b)
 {
@@ -74,7 +59,6 @@ void jw_record(eng *g, size_t idx, int step_done, jnl_status st, int attempts, i
 static void jrec_free(jrec *r)
 {
     free(r->text);
-    free(r->key);
     free(r->cert_arn);
     free(r->thing_arn);
     free(r);
@@ -127,9 +111,6 @@ static int write_batch(eng *g, jrec *list, err *e)
     int rc = jnl_begin(g->j, e);
     for (jrec *r = list; r && !rc; r = r->next) {
         switch (r->kind) {
-        case JR_ADD:
-            rc = jnl_item_add(g->j, g->job_id, r->idx, r->key, r->fp, r->st, r->text, e);
-            break;
         case JR_UPDATE:
             rc = jnl_item_update(g->j, g->job_id, r->idx, r->step, r->st, r->attempts,
                                  r->text, r->cert_arn, r->thing_arn, &r->times, e);

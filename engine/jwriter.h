@@ -2,7 +2,7 @@
  * every audit line of an answer, written to SQLite and the audit log in
  * grouped transactions. Private to engine/.
  *
- * Design: workers and the feeder never wait on the disk: they push records
+ * Design: workers never wait on the disk: they push records
  * (owned nodes) onto the unbounded journal queue and go on; one thread takes
  * everything queued at once (waiting up to 100 ms for the first) and writes
  * it in one transaction (jnl_begin/jnl_commit: one fsync for thousands of
@@ -15,7 +15,7 @@
  * pending); nothing after it is written or counted, so the job resumes from
  * the last commit.
  *
- * Threading: jw_item_add, jw_record and jw_audit from any thread; jw_main is
+ * Threading: jw_record and jw_audit from any thread; jw_main is
  * the journal thread; jw_discard once every thread has stopped.
  * Ownership: records copy their strings; jw_audit takes the buffer's text. */
 #ifndef TP_ENGINE_JWRITER_H
@@ -31,9 +31,6 @@
 #include "engine/engine.h"
 #include "engine/journal.h"
 
-/* A new item row (first run): key, fp, error may be NULL. */
-void jw_item_add(eng *g, size_t idx, const char *key, const char *fp, jnl_status st,
-                 const char *error);
 /* An item's progress: steps done, status, attempts; NULL strings unchanged.
  * count: the eng_count the step adds to once recorded (-1: none); JNL_DONE
  * and JNL_FAILED count the item done or failed, also once recorded.

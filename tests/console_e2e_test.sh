@@ -100,7 +100,7 @@ T() { tmux -S "$SOCK" "$@"; }
 cleanup() {
     T kill-server 2>/dev/null
     if [ "$fails" != 0 ]; then # what the servers and sanitizers said
-        for f in "$TMP/sim.out" "$TMP"/tsan-report*; do
+        for f in "$TMP"/sim*.out "$TMP"/tsan-report*; do
             [ -s "$f" ] && { echo "---- $f ----"; tail -60 "$f"; } >&2
         done
     fi
@@ -391,16 +391,23 @@ wait_for "CONSOLE-EXIT=0"
 # form, and the job goes there (read back from that server's request log).
 SIM_KEY=AKIDCONSOLEE2E
 SIM_SECRET=consoleE2eSecretKey0123456789abcdefABCDEF
-"$TP" sim --listen 127.0.0.1:0 --quotas unlimited --credentials "$SIM_KEY:$SIM_SECRET" \
-    --log "$TMP/sim.log" >"$TMP/sim.out" 2>&1 &
-sim_pid=$!
-trap 'kill $sim_pid 2>/dev/null; cleanup' EXIT
-end=$((SECONDS + DEADLINE))
-until grep -q "listening on" "$TMP/sim.out" 2>/dev/null || [ $SECONDS -ge $end ]; do
-    sleep 0.1
-done
-SIM_URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$TMP/sim.out" | head -1)
-[ -n "$SIM_URL" ] || { fail "the sim did not start: $(cat "$TMP/sim.out")"; exit 1; }
+# start_sim NAME QUOTAS: a sim (--quotas QUOTAS) logging to $TMP/NAME.log, its
+# output in $TMP/NAME.out, its URL in SIM_URL; stopped at the end
+start_sim() {
+    "$TP" sim --listen 127.0.0.1:0 --quotas "$2" --credentials "$SIM_KEY:$SIM_SECRET" \
+        --log "$TMP/$1.log" >"$TMP/$1.out" 2>&1 &
+    sim_pids="$sim_pids $!"
+    local end=$((SECONDS + DEADLINE))
+    until grep -q "listening on" "$TMP/$1.out" 2>/dev/null || [ $SECONDS -ge $end ]; do
+        sleep 0.1
+    done
+    SIM_URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$TMP/$1.out" | head -1)
+    [ -n "$SIM_URL" ] || { fail "sim $1 did not start: $(cat "$TMP/$1.out")"; exit 1; }
+}
+sim_pids=""
+other_pid=""
+trap 'kill $sim_pids $other_pid 2>/dev/null; cleanup' EXIT
+start_sim sim unlimited
 ENVV+=("AWS_ACCESS_KEY_ID=$SIM_KEY" "AWS_SECRET_ACCESS_KEY=$SIM_SECRET" "AWS_REGION=us-east-1")
 T resize-window -t tp -x 80 -y 24
 launch "$TP" console --local testdata/espressif/manifest-espressif.csv
@@ -426,7 +433,8 @@ n=$(grep -c '"op":"RegisterCertificateWithoutCA","method":"POST".*"status":200' 
 grep -q "$SIM_SECRET" "$TMP"/*.txt "$SCREENS"/*.txt 2>/dev/null && fail "a screen shows the secret"
 keys q
 wait_for "CONSOLE-EXIT=0"
-kill $sim_pid 2>/dev/null
+kill $sim_pids 2>/dev/null
+sim_pids=""
 
 # ---- 6. issue 14: a station profile's locked field, the file kind's own
 # field, and the registry in the verdict ----
@@ -468,25 +476,12 @@ wait_for "CONSOLE-EXIT=0"
 # C at AWS's 10/s for the console's job that throttles and is cancelled.
 STATE7="$TMP/state7"
 mkdir -p "$STATE7"
-start_sim() { # start_sim NAME QUOTAS: the sim's URL in SIM_URL
-    echo "{\"default\": $2}" >"$TMP/$1.json"
-    "$TP" sim --listen 127.0.0.1:0 --quotas "$TMP/$1.json" --credentials "$SIM_KEY:$SIM_SECRET" \
-        --log "$TMP/$1.log" >"$TMP/$1.out" 2>&1 &
-    sim_pids="$sim_pids $!"
-    local end=$((SECONDS + DEADLINE))
-    until grep -q "listening on" "$TMP/$1.out" 2>/dev/null || [ $SECONDS -ge $end ]; do
-        sleep 0.1
-    done
-    SIM_URL=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$TMP/$1.out" | head -1)
-    [ -n "$SIM_URL" ] || { fail "sim $1 did not start: $(cat "$TMP/$1.out")"; exit 1; }
-}
-sim_pids=""
-trap 'kill $sim_pids $other_pid 2>/dev/null; cleanup' EXIT
-start_sim simA 50
+for q in 50 2 10; do echo "{\"default\": $q}" >"$TMP/quota-$q.json"; done
+start_sim simA "$TMP/quota-50.json"
 URL_A=$SIM_URL
-start_sim simB 2
+start_sim simB "$TMP/quota-2.json"
 URL_B=$SIM_URL
-start_sim simC 10
+start_sim simC "$TMP/quota-10.json"
 URL_C=$SIM_URL
 ENVV=(env -i "HOME=$TMP/home" "PATH=/usr/bin:/bin" "LANG=C.UTF-8" "TERM=tmux-256color"
     "XDG_STATE_HOME=$STATE7" "THINGPRESS_SAMPLES=testdata" "TSAN_OPTIONS=log_path=$TMP/tsan-report"

@@ -118,20 +118,20 @@ class Outage(pe.E2E):
         self.assertEqual(counts["failed"], 0, "%s: %s" % (what, counts))
         self.assertEqual(doc["job"]["status"], "done", what)
 
-    def test_outage_is_waited_out(self):
+    def waited_out(self, faults, what, waiting, outages):
+        """A job through the outage FAULTS: exit 0, no item failed nor given
+        up, the progress line WAITING (a regex), the summary OUTAGES (a
+        regex), and the registry and the journal exact afterwards."""
         sim = PortSim(self.tmp)
         try:
-            # the window starts 6 s after the sim, the job running by then; 30 s
-            # is longer than an item's retries last (10 attempts, ~11 s)
-            sim.start(faults="outage:6+30")
+            sim.start(faults=faults)
             pe.seed(sim.url)
             state = self.state_dir("st")
             r = provision(sim.url, state, self.gen)
-            self.ok(r, "a job through a 30 s outage")
+            self.ok(r, what)
             self.assertIn(" 0 failed", r.out)
-            self.assertIn("waited out 1 outage", r.out)
-            self.assertRegex(r.err, r"waiting .* for the service: .*503 "
-                             r"ServiceUnavailableException.*next try in")
+            self.assertRegex(r.out, outages)
+            self.assertRegex(r.err, waiting)
             self.assertNotIn("gave up", r.err)
             sim.stop()
             sim.start(db=sim.db)
@@ -140,30 +140,25 @@ class Outage(pe.E2E):
         finally:
             sim.stop()
 
+    def test_outage_is_waited_out(self):
+        # the window starts 6 s after the sim, the job running by then; 30 s
+        # is longer than an item's retries last (10 attempts, ~11 s)
+        self.waited_out("outage:6+30", "a job through a 30 s outage",
+                        r"waiting .* for the service: .*503 "
+                        r"ServiceUnavailableException.*next try in",
+                        r"waited out 1 outage")
+
     def test_one_operations_outage_is_waited_out(self):
         """AttachPolicy alone answers 503 for 15 s while RegisterCertificate
         answers. The job's breaker needs its failures in a row with no other
         answer between them; it still opens, because every worker comes to
         the step that fails (an item's steps run in order) well before an
         item's own retries run out (~11 s), so no item fails."""
-        sim = PortSim(self.tmp)
-        try:
-            sim.start(faults="outage:4+15,ops:AttachPolicy")
-            pe.seed(sim.url)
-            state = self.state_dir("st")
-            r = provision(sim.url, state, self.gen)
-            self.ok(r, "a job through a 15 s outage of AttachPolicy")
-            self.assertIn(" 0 failed", r.out)
-            self.assertRegex(r.out, r"waited out [1-9][0-9]* outage")
-            self.assertRegex(r.err, r"waiting .* for the service: AttachPolicy: .*503 "
-                             r"ServiceUnavailableException")
-            self.assertNotIn("gave up", r.err)
-            sim.stop()
-            sim.start(db=sim.db)
-            self.assert_all_registered(sim.url, "after the outage")
-            self.assert_done_once(state, pe.job_id_of(r), "after the outage")
-        finally:
-            sim.stop()
+        self.waited_out("outage:4+15,ops:AttachPolicy",
+                        "a job through a 15 s outage of AttachPolicy",
+                        r"waiting .* for the service: AttachPolicy: .*503 "
+                        r"ServiceUnavailableException",
+                        r"waited out [1-9][0-9]* outage")
 
     def test_outage_past_max_outage_pauses_then_resumes(self):
         sim = PortSim(self.tmp)
